@@ -1,0 +1,55 @@
+# Scriptorium: `make run` opens the app, `make test` runs every test. Both bootstrap .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+LLAMA_VERSION := 0.3.36
+# A portable CPU build: llama.cpp's AMX kernels crash on these CPUs (see README, "Building llama.cpp").
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+# pip's wheel cache ignores CMAKE_ARGS, so wheels live in a folder named by the flags' hash.
+LLAMA_FLAGS_HASH := $(shell printf '%s %s' '$(LLAMA_VERSION)' '$(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+LLAMA_WHEELS := .cache/wheels/llama-$(LLAMA_FLAGS_HASH)
+STAMP := $(VENV)/.installed-$(LLAMA_FLAGS_HASH)
+QPA ?= offscreen
+
+.PHONY: install run test test-fast model bench screenshots clean gpu-llama
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip wheel setuptools
+	@if ! ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+		echo "Building llama-cpp-python $(LLAMA_VERSION) from source (about five minutes on two cores)..."; \
+		mkdir -p $(LLAMA_WHEELS); \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel -q --no-deps --no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION); \
+	fi
+	$(PIP) install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	$(PIP) install -q -e '.[test]'
+	$(PY) -m app.cli models prepare
+	touch $(STAMP)
+
+model: install
+	$(PY) -m app.cli models prepare
+
+run: install
+	$(VENV)/bin/scriptorium
+
+test: install
+	QT_QPA_PLATFORM=$(QPA) $(PY) -m pytest -q
+
+test-fast: install
+	QT_QPA_PLATFORM=$(QPA) $(PY) -m pytest -q -m "not embedded"
+
+bench: install
+	$(VENV)/bin/scriptorium bench decode
+	$(VENV)/bin/scriptorium bench cache
+	$(VENV)/bin/scriptorium bench speculative
+	$(VENV)/bin/scriptorium bench gui
+
+# On a machine with CUDA: rebuild the same sdist with every layer offloadable to the GPU.
+gpu-llama: install
+	CMAKE_ARGS="-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 $(LLAMA_CMAKE_ARGS)" $(PIP) install --no-cache-dir --force-reinstall --no-deps llama-cpp-python==$(LLAMA_VERSION)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

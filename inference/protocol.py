@@ -1,0 +1,159 @@
+"""The worker protocol: one JSON object per line on stdin (requests) and stdout (events).
+
+Contract (version 1):
+- A request is ``{"id": str, "op": str, "params": {...}}``. Ops: hello, load_model,
+  generate, cancel, embed, tokenize, cache_stats, shutdown.
+- For each request the worker emits zero or more ``progress`` / ``token`` events and then
+  exactly one terminal event, ``done`` (with a ``result`` object) or ``error`` (a stable
+  ``code`` and a ``message`` a person can act on).
+- ``token`` events carry whole characters only: bytes are decoded incrementally, so a
+  three-byte CJK character never arrives split.
+- Requests run one at a time in arrival order; ``cancel`` is handled at once and stops
+  the running or queued request it names, which then ends with error code ``cancelled``.
+- The worker never dies on a bad request: it answers ``error`` and reads the next line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+PROTOCOL_VERSION = 1
+
+OPS = ("hello", "load_model", "generate", "cancel", "embed", "tokenize", "cache_stats", "shutdown")
+
+
+class ErrorCode:
+    """Stable error codes; clients branch on these, never on message text."""
+
+    BAD_REQUEST = "bad_request"
+    UNKNOWN_OP = "unknown_op"
+    CANCELLED = "cancelled"
+    NO_MODEL = "no_model"
+    MODEL_NOT_FOUND = "model_not_found"
+    NOT_GGUF = "not_gguf"
+    TRUNCATED_MODEL = "truncated_model"
+    UNSUPPORTED_ARCHITECTURE = "unsupported_architecture"
+    OUT_OF_MEMORY = "out_of_memory"
+    MODEL_LOAD_FAILED = "model_load_failed"
+    CONTEXT_OVERFLOW = "context_overflow"
+    UNSUPPORTED = "unsupported"
+    WORKER_DIED = "worker_died"
+    WORKER_START_FAILED = "worker_start_failed"
+    INTERNAL = "internal"
+
+
+class WorkerError(Exception):
+    """Base of every error the worker reports; ``code`` is the protocol error code."""
+
+    code: ClassVar[str] = ErrorCode.INTERNAL
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class BadRequest(WorkerError):
+    code = ErrorCode.BAD_REQUEST
+
+
+class Cancelled(WorkerError):
+    code = ErrorCode.CANCELLED
+
+
+class NoModel(WorkerError):
+    code = ErrorCode.NO_MODEL
+
+
+class ModelError(WorkerError):
+    """A model file that cannot be used; the code says why (missing, not GGUF, truncated …)."""
+
+    code = ErrorCode.MODEL_LOAD_FAILED
+
+
+class WorkerDied(WorkerError):
+    code = ErrorCode.WORKER_DIED
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    op: str
+    params: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "request"
+
+
+@dataclass(frozen=True)
+class Progress:
+    id: str
+    stage: str
+    fraction: float | None = None
+    message: str = ""
+    kind: ClassVar[str] = "progress"
+
+
+@dataclass(frozen=True)
+class Token:
+    id: str
+    text: str
+    n_tokens: int = 1
+    kind: ClassVar[str] = "token"
+
+
+@dataclass(frozen=True)
+class Done:
+    id: str
+    result: dict[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "done"
+
+
+@dataclass(frozen=True)
+class Error:
+    id: str
+    code: str
+    message: str
+    kind: ClassVar[str] = "error"
+
+
+Event = Progress | Token | Done | Error
+Message = Request | Event
+_KINDS: dict[str, type] = {cls.kind: cls for cls in (Request, Progress, Token, Done, Error)}
+
+
+def to_line(message: Message) -> str:
+    """Serialise a message as one JSON line (no embedded newlines: JSON escapes them)."""
+    payload = {"kind": message.kind, **asdict(message)}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def from_line(line: str) -> Message:
+    """Parse one line into a message; raise BadRequest with a readable reason otherwise."""
+    try:
+        payload = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"Not a JSON line: {exc.msg} at column {exc.colno}.") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("A protocol line must be a JSON object.")
+    kind = payload.pop("kind", "request")
+    cls = _KINDS.get(kind)
+    if cls is None:
+        raise BadRequest(f"Unknown message kind {kind!r}.")
+    try:
+        return cls(**payload)
+    except TypeError as exc:
+        raise BadRequest(f"Malformed {kind}: {exc}.") from None
+
+
+def error_event(request_id: str, exc: BaseException) -> Error:
+    """Turn any exception into an error event; unknown ones become ``internal``."""
+    if isinstance(exc, WorkerError):
+        return Error(request_id, exc.code, exc.message)
+    if isinstance(exc, MemoryError):
+        return Error(request_id, ErrorCode.OUT_OF_MEMORY, "The worker ran out of memory; close other programs or choose a smaller model.")
+    return Error(request_id, ErrorCode.INTERNAL, f"Internal error in the worker: {type(exc).__name__}: {exc}")
