@@ -1,0 +1,38 @@
+"""The application's SQLite store: documents, revisions, the generation log and settings, behind named functions."""
+
+from __future__ import annotations
+
+from app.store.db import DB_NAME, db_path, open_db, open_memory_db, schema_version
+from app.store.documents import (
+    FORMATS,
+    Document,
+    DocumentInfo,
+    create_document,
+    empty_trash,
+    get_document,
+    list_documents,
+    rename_document,
+    restore_document,
+    trash_document,
+)
+from app.store.generations import Generation, get_generation, list_generations, log_generation
+from app.store.revisions import (
+    AUTOSAVE,
+    AUTOSAVE_WINDOW,
+    Revision,
+    RevisionInfo,
+    get_revision,
+    list_revisions,
+    restore_revision,
+    save_body,
+)
+from app.store.settings import delete_setting, get_setting, set_setting
+
+__all__ = [
+    "AUTOSAVE", "AUTOSAVE_WINDOW", "DB_NAME", "FORMATS",
+    "Document", "DocumentInfo", "Generation", "Revision", "RevisionInfo",
+    "create_document", "db_path", "delete_setting", "empty_trash", "get_document", "get_generation",
+    "get_revision", "get_setting", "list_documents", "list_generations", "list_revisions", "log_generation",
+    "open_db", "open_memory_db", "rename_document", "restore_document", "restore_revision", "save_body",
+    "schema_version", "set_setting", "trash_document",
+]
