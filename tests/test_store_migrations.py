@@ -1,0 +1,83 @@
+"""Opening scriptorium.db: migrations on blank and older databases, backups, WAL, and damaged files refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from app.errors import StoreError
+from app.store import create_document, get_document, list_generations, log_generation, open_db, schema_version
+from app.store.migrations import migrations, names
+
+
+def test_blank_database_gets_every_migration_and_wal(home: Path) -> None:
+    db = open_db(home)
+    assert schema_version(db) == len(names())
+    assert {"documents", "revisions", "generations", "settings"} <= set(db.table_names())
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert not list(home.glob("scriptorium.db.bak-*")), "a new database has nothing to back up"
+
+
+def test_migration_names_are_numbered_in_order() -> None:
+    assert names()[0] == "m001_initial"
+    assert [n[:4] for n in names()] == [f"m{i:03d}" for i in range(1, len(names()) + 1)]
+
+
+def _v1_database(home: Path) -> None:
+    """A database as the first version left it: only m001 applied, with a document in it."""
+    db = Database(home / "scriptorium.db")
+    migrations.apply(db, stop_before="m002_generations")
+    db.execute(
+        "INSERT INTO documents (title, body, format, created, updated) VALUES (?, ?, 'markdown', ?, ?)",
+        ["Old", "Kept text", "2024-01-01T00:00:00+00:00", "2024-01-01T00:00:00+00:00"],
+    )
+    db.close()
+
+
+def test_older_database_is_backed_up_then_migrated(home: Path) -> None:
+    _v1_database(home)
+    db = open_db(home)
+    assert schema_version(db) == len(names())
+    assert get_document(db, 1).body == "Kept text"
+    gen_id = log_generation(db, task="continue", prompt="p", output="o", document_id=1)
+    assert list_generations(db)[0].id == gen_id
+    backup = Database(home / "scriptorium.db.bak-1")
+    assert [r["body"] for r in backup["documents"].rows] == ["Kept text"]
+    assert "generations" not in backup.table_names()
+
+
+def test_reopening_a_current_database_changes_nothing(home: Path) -> None:
+    db = open_db(home)
+    create_document(db, "A", "a")
+    db.close()
+    db = open_db(home)
+    assert get_document(db, 1).title == "A"
+    assert not list(home.glob("scriptorium.db.bak-*"))
+
+
+def test_corrupt_database_is_refused_and_left_intact(home: Path) -> None:
+    path = home / "scriptorium.db"
+    junk = b"This is not a database, it is a shopping list.\n" * 100
+    path.write_bytes(junk)
+    with pytest.raises(StoreError, match="left untouched"):
+        open_db(home)
+    assert path.read_bytes() == junk
+    assert not (home / "scriptorium.db-wal").exists()
+
+
+def test_database_from_a_newer_version_is_refused(home: Path) -> None:
+    db = open_db(home)
+    db["_sqlite_migrations"].insert({"migration_set": "scriptorium", "name": "m999_future", "applied_at": "x"})
+    db.close()
+    with pytest.raises(StoreError, match="newer version"):
+        open_db(home)
+
+
+def test_foreign_keys_cascade_revisions(home: Path) -> None:
+    db = open_db(home)
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO revisions (document_id, body, reason, created) VALUES (99, 'x', 'save', 'now')")
