@@ -64,6 +64,8 @@ def _train_tokenizer() -> spm.SentencePieceProcessor:
         # llama.cpp neither normalizes nor squeezes spaces, so the tokenizer must not either, or round trips fail.
         normalization_rule_name="identity",
         remove_extra_whitespaces=False,
+        # Like Gemma's tokenizer: no dummy space prefix, so detokenize(tokenize(s)) == s without a stray leading space.
+        add_dummy_prefix=False,
         control_symbols=list(TURN_MARKERS),
         num_threads=1,
         shuffle_input_sentence=False,
@@ -98,6 +100,7 @@ def _write_tokenizer(writer: gguf.GGUFWriter, sp: spm.SentencePieceProcessor) ->
     writer.add_eot_token_id(sp.piece_to_id(TURN_MARKERS[1]))
     writer.add_add_bos_token(True)
     writer.add_add_eos_token(False)
+    writer.add_add_space_prefix(False)
 
 
 def _write_hparams(writer: gguf.GGUFWriter, name: str) -> None:
