@@ -126,7 +126,7 @@ def _flush(blocks: list[Block], para: list[str]) -> None:
 
 def plain_blocks(text: str) -> list[Block]:
     """Paragraphs of a plain-text document (split at blank lines), with no markup read into them."""
-    paragraphs = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").strip("\n"))
+    paragraphs = re.split(r"\n(?:[ \t]*\n)+", text.replace("\r\n", "\n").strip("\n"))
     return [Block("paragraph", p, runs=[Run(p)]) for p in paragraphs if p.strip()]
 
 
