@@ -90,7 +90,7 @@ def test_legacy_encoding_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_unknown_extension_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match=r"\.md, \.txt, \.docx"):
+    with pytest.raises(UserError, match=r"imports \.md, \.txt and \.docx"):
         import_file(tmp_path / "a.pdf")
     with pytest.raises(UserError, match="No file"):
         import_file(tmp_path / "missing.md")

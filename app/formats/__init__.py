@@ -37,7 +37,7 @@ def import_file(path: Path) -> tuple[str, str, str]:
     path = Path(path)
     importer = IMPORTERS.get(path.suffix.lower().lstrip("."))
     if importer is None:
-        raise UserError(f"Cannot import {path.name}: use a {', '.join('.' + k for k in ('md', 'txt', 'docx'))} file.")
+        raise UserError(f"Cannot import {path.name}: Scriptorium imports .md, .txt and .docx files.")
     if not path.is_file():
         raise UserError(f"No file {path}; check the path.")
     return importer(path)
