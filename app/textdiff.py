@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 Op = Literal["equal", "insert", "delete", "replace"]
 

@@ -19,6 +19,7 @@ def test_blank_database_gets_every_migration_and_wal(home: Path) -> None:
     assert {"documents", "revisions", "generations", "settings"} <= set(db.table_names())
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
     assert not list(home.glob("scriptorium.db.bak-*")), "a new database has nothing to back up"
 
 
@@ -77,7 +78,7 @@ def test_database_from_a_newer_version_is_refused(home: Path) -> None:
         open_db(home)
 
 
-def test_foreign_keys_cascade_revisions(home: Path) -> None:
+def test_foreign_keys_are_enforced(home: Path) -> None:
     db = open_db(home)
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("INSERT INTO revisions (document_id, body, reason, created) VALUES (99, 'x', 'save', 'now')")

@@ -13,7 +13,7 @@ from app.formats.opendocument import export_odt
 from app.formats.text import export_txt, import_txt
 from app.formats.word import export_docx, import_docx
 
-Importer = Callable[[Path], "tuple[str, str, str]"]
+Importer = Callable[[Path], tuple[str, str, str]]
 Exporter = Callable[[str, str, str, Path], None]
 
 IMPORTERS: dict[str, Importer] = {

@@ -15,6 +15,7 @@ from app.store import migrations as schema
 log = logging.getLogger(__name__)
 
 DB_NAME = "scriptorium.db"
+BUSY_TIMEOUT_MS = 5000
 
 
 def db_path(home: Path) -> Path:
@@ -37,6 +38,8 @@ def open_db(home: Path) -> Database:
         _migrate(db, path, has_tables=bool(tables))
         db.enable_wal()
         db.execute("PRAGMA foreign_keys = ON")
+        # The app, the command line and the worker may write at once: wait for a lock rather than fail at once.
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.DatabaseError as exc:
         raise StoreError(
             f"{path} cannot be used as a Scriptorium database ({exc}); it was left untouched: "
