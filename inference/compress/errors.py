@@ -1,0 +1,29 @@
+"""Typed errors of the compression tools, each with a stable protocol code and an actionable sentence."""
+
+from __future__ import annotations
+
+from inference.protocol import BadRequest, ErrorCode, WorkerError
+
+
+class CompressError(WorkerError):
+    """Quantization or evaluation failed inside llama.cpp."""
+
+    code = "compress_failed"
+
+
+class UnknownQuantType(BadRequest):
+    """A quantization type name this tool does not know."""
+
+    code = ErrorCode.BAD_REQUEST
+
+
+class NotEnoughDisk(CompressError):
+    """The output folder cannot hold the compressed model (and the reference, when one is rebuilt)."""
+
+    code = "disk_full"
+
+
+class IncompatibleModels(CompressError):
+    """The reference and the candidate do not share a vocabulary, so their distributions cannot be compared."""
+
+    code = "incompatible_models"

@@ -1,0 +1,124 @@
+"""Quantize a GGUF with llama.cpp's own quantizer, atomically: `<out>.partial` is renamed only on success."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from inference.compress.errors import CompressError, NotEnoughDisk
+from inference.compress.types import quant_type, tensor_type
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[str, float | None], None]
+# How often the watcher samples the growing output file to report progress.
+_POLL_S = 0.25
+# Room left beyond the estimate: the mixes' higher-precision tensors and metadata vary by model.
+_DISK_MARGIN = 1.15
+
+
+@dataclass(frozen=True)
+class QuantizeOptions:
+    """The knobs that matter for quality: the target mix, the embedding/output types and per-tensor overrides."""
+
+    qtype: str
+    embedding_type: str | None = None
+    output_type: str | None = None
+    tensor_types: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (regex on tensor name, type)
+    threads: int = 0  # 0: llama.cpp uses every hardware thread
+
+
+def estimate_size(parameters: int, qtype: str) -> int:
+    """Approximate output bytes from the parameter count and the type's bits per weight."""
+    return int(parameters * quant_type(qtype).bits_per_weight / 8) + 16 * 1024 * 1024
+
+
+def check_disk(folder: Path, needed: int) -> None:
+    """Raise NotEnoughDisk when `folder`'s file system cannot hold `needed` bytes with a margin."""
+    free = shutil.disk_usage(folder).free
+    if free < needed * _DISK_MARGIN:
+        raise NotEnoughDisk(
+            f"{folder} has {free / 1e9:.1f} GB free but compressing needs about {needed * _DISK_MARGIN / 1e9:.1f} GB; "
+            "free some space or choose another --out folder."
+        )
+
+
+def quantize(src: Path, out: Path, options: QuantizeOptions, expected_bytes: int, progress: ProgressFn | None = None) -> Path:
+    """Quantize src into out via `<out>.partial`; on any failure or interrupt the partial file is removed."""
+    partial = out.with_name(out.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        _run_in_thread(src, partial, options, expected_bytes, progress)
+        partial.replace(out)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _run_in_thread(src: Path, partial: Path, options: QuantizeOptions, expected: int, progress: ProgressFn | None) -> None:
+    """Run the blocking native call in a daemon thread so the main thread can report progress and take Ctrl+C."""
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["rc"] = _llama_quantize(src, partial, options)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            outcome["error"] = exc
+
+    # Daemon: on KeyboardInterrupt the main thread deletes the partial and exits without waiting for native code.
+    worker = threading.Thread(target=work, name="llama-quantize", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(_POLL_S)
+        if progress:
+            size = partial.stat().st_size if partial.exists() else 0
+            progress(f"quantize {options.qtype}", min(0.99, size / max(expected, 1)))
+    if "error" in outcome:
+        raise CompressError(f"llama.cpp could not quantize {src.name}: {outcome['error']}.") from outcome["error"]  # type: ignore[misc]
+    if outcome.get("rc") != 0:
+        raise CompressError(
+            f"llama.cpp could not quantize {src.name} to {options.qtype} (code {outcome.get('rc')}); "
+            "run with --verbose to see its log, or choose another type (IQ types below 4 bits need an importance matrix)."
+        )
+    if progress:
+        progress(f"quantize {options.qtype}", 1.0)
+
+
+def _llama_quantize(src: Path, dst: Path, options: QuantizeOptions) -> int:
+    """Fill llama_model_quantize_params from the options and call the C API; returns its status code."""
+    import llama_cpp
+
+    # llama-cpp-python's log callback prints native logs unless its logger's level hides them.
+    logging.getLogger("llama-cpp-python").setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR)
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = quant_type(options.qtype).ftype
+    params.allow_requantize = True
+    params.nthread = options.threads
+    if options.embedding_type:
+        params.token_embedding_type = tensor_type(options.embedding_type)
+    if options.output_type:
+        params.output_tensor_type = tensor_type(options.output_type)
+    keep_alive = _tensor_overrides(options.tensor_types)
+    if keep_alive is not None:
+        params.tt_overrides = ctypes.cast(keep_alive, ctypes.POINTER(llama_cpp.llama_model_tensor_override))
+    return int(llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params)))
+
+
+def _tensor_overrides(pairs: tuple[tuple[str, str], ...]) -> ctypes.Array | None:
+    """A null-terminated C array of {regex, ggml_type} that llama.cpp matches with regex_search on tensor names."""
+    if not pairs:
+        return None
+    import llama_cpp
+
+    array = (llama_cpp.llama_model_tensor_override * (len(pairs) + 1))()
+    for slot, (pattern, type_name) in zip(array, pairs):
+        slot.pattern = pattern.encode()
+        slot.type = tensor_type(type_name)
+    array[len(pairs)].pattern = None  # terminator: llama.cpp stops at the first null pattern
+    return array
