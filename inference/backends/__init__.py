@@ -1,0 +1,21 @@
+"""Inference backends; importing this package registers the built-in ones."""
+
+from __future__ import annotations
+
+from inference.backends.base import register
+
+
+def _llama_cpp():  # imported lazily: loading llama.cpp's shared library costs time the fake never needs
+    from inference.backends.llama_cpp import LlamaCppBackend
+
+    return LlamaCppBackend()
+
+
+def _fake():
+    from inference.backends.fake import FakeBackend
+
+    return FakeBackend()
+
+
+register("llama_cpp", _llama_cpp)
+register("fake", _fake)

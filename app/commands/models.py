@@ -1,0 +1,94 @@
+"""`scriptorium models`: list, add, inspect, choose and remove GGUF models; prepare the embedded one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from inference.models import ModelInfo, Registry
+
+
+def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("models", help="manage models", description=__doc__)
+    sub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+
+    def leaf(name: str, handler, help: str) -> argparse.ArgumentParser:
+        q = sub.add_parser(name, parents=[parent], help=help)
+        q.add_argument("--json", action="store_true", help="machine-readable output")
+        q.set_defaults(handler=handler)
+        return q
+
+    leaf("list", run_list, "registered models, the default marked")
+    leaf("add", run_add, "register a GGUF file").add_argument("path")
+    leaf("use", run_use, "make a model the default").add_argument("name")
+    leaf("info", run_info, "a model's metadata").add_argument("name")
+    leaf("remove", run_remove, "forget a model (the file stays)").add_argument("name")
+    leaf("prepare", run_prepare, "assemble and verify the embedded model")
+    try:
+        from app.commands.compress import add_advise_parser
+    except ImportError:
+        return
+    add_advise_parser(sub, parent)
+
+
+def describe(info: ModelInfo) -> dict:
+    """Metadata as a person reads it."""
+    return {
+        "name": info.name,
+        "architecture": info.architecture,
+        "parameters": f"{info.parameters / 1e6:,.0f}M" if info.parameters else "unknown",
+        "quantization": info.quantization,
+        "context length": f"{info.context_length:,}" if info.context_length else "unknown",
+        "size on disk": f"{info.size_bytes / 2**20:,.1f} MiB",
+        "chat template": "yes (instruct model)" if info.chat_template else "no (base model: few-shot prompts)",
+        "path": str(info.path),
+        "sha256": info.sha256,
+    }
+
+
+def _print(args: argparse.Namespace, payload: object, text: str) -> int:
+    print(json.dumps(payload, ensure_ascii=False, indent=None) if args.json else text)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    registry = Registry(args.home)
+    default = registry.default().name
+    models = registry.list()
+    lines = [f"{'*' if m.name == default else ' '} {m.name:<32} {m.quantization:<8} {m.size_bytes / 2**20:8,.1f} MiB  {m.architecture}" for m in models]
+    payload = [{**m.to_json(), "default": m.name == default} for m in models]
+    return _print(args, payload, "\n".join(lines))
+
+
+def run_add(args: argparse.Namespace) -> int:
+    info = Registry(args.home).add(Path(args.path))
+    return _print(args, {"id": info.name, **info.to_json()}, f"Added {info.name} ({info.quantization}, {info.size_bytes / 2**20:,.1f} MiB).")
+
+
+def run_use(args: argparse.Namespace) -> int:
+    info = Registry(args.home).use(args.name)
+    return _print(args, info.to_json(), f"{info.name} is now the default model.")
+
+
+def run_info(args: argparse.Namespace) -> int:
+    info = Registry(args.home).get(args.name)
+    rows = describe(info)
+    return _print(args, info.to_json(), "\n".join(f"{k:>15}: {v}" for k, v in rows.items()))
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    Registry(args.home).remove(args.name)
+    return _print(args, {"removed": args.name}, f"Removed {args.name}; the file itself is untouched.")
+
+
+def run_prepare(args: argparse.Namespace) -> int:
+    def progress(stage: str, fraction: float | None) -> None:
+        if fraction is not None and sys.stderr.isatty():
+            print(f"\r{stage}: {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+
+    info = Registry(args.home).embedded(progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    return _print(args, info.to_json(), f"Embedded model ready: {info.path} (SHA-256 verified).")

@@ -1,0 +1,117 @@
+"""`scriptorium write TASK`: run a writing task through the worker and stream the answer to the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from app.errors import UserError
+from app.store import get_document, log_generation, open_db
+from inference.client import WorkerClient
+from inference.engine import GenerateParams
+from inference.models import Registry
+from inference.protocol import Done, Error, ErrorCode, Progress, Token, WorkerError
+from inference.tasks import TASKS
+
+SPECULATIVE_HELP = "off, auto (measure and decide), lookup (n-grams from the prompt) or draft:MODEL"
+
+
+def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("write", parents=[parent], help="run a writing task and stream the result", description=__doc__)
+    p.add_argument("task", choices=TASKS, help="what to do with the text")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--text-file", metavar="F", help="read the text from F ('-' for standard input)")
+    source.add_argument("--doc", type=int, metavar="ID", help="work on a stored document and log the generation with it")
+    p.add_argument("--instruction", default="", help="rewrite style (plainer, more formal, shorter, longer, or free text), brainstorm kind, or a free instruction")
+    p.add_argument("--language", default="French", help="target language for translate")
+    p.add_argument("--model", metavar="M", help="a registered model name or a GGUF path (default: the default model)")
+    defaults = GenerateParams()
+    p.add_argument("--max-tokens", type=int, default=defaults.max_tokens, metavar="N")
+    p.add_argument("--temperature", type=float, default=defaults.temperature, metavar="T", help="0 means plain greedy decoding with no repetition penalty")
+    p.add_argument("--seed", type=int, metavar="S", help="seed for reproducible sampling")
+    p.add_argument("--speculative", default=defaults.speculative, metavar="MODE", help=SPECULATIVE_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON object at the end instead of streaming")
+    p.set_defaults(handler=run)
+
+
+def read_text(args: argparse.Namespace) -> tuple[str, int | None]:
+    """The text to work on and the document it came from, if any."""
+    if args.doc is not None:
+        return get_document(open_db(args.home), args.doc).body, args.doc
+    if args.text_file and args.text_file != "-":
+        path = Path(args.text_file).expanduser()
+        try:
+            return path.read_text(encoding="utf-8"), None
+        except FileNotFoundError:
+            raise UserError(f"No file at {path}; check the path.") from None
+        except UnicodeDecodeError:
+            raise UserError(f"{path} is not UTF-8 text; convert it or import it with `scriptorium docs import`.") from None
+    if args.text_file == "-" or not sys.stdin.isatty():
+        return sys.stdin.read(), None
+    return "", None
+
+
+def run(args: argparse.Namespace) -> int:
+    text, doc_id = read_text(args)
+    params = GenerateParams(
+        task=args.task, text=text, instruction=args.instruction, language=args.language,
+        max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed,
+        doc_key=f"doc:{doc_id}" if doc_id is not None else None, speculative=args.speculative,
+    )
+    wire = {f.name: getattr(params, f.name) for f in fields(params) if getattr(params, f.name) is not None}
+    registry = Registry(args.home)
+    model = registry.get(args.model) if args.model else registry.default()
+    with WorkerClient(home=args.home) as client:
+        _load(client, model.name if not args.model else args.model)
+        result, status = _stream(client, wire, quiet=args.json)
+    db = open_db(args.home)
+    log_generation(
+        db, task=args.task, prompt=result.get("prompt", ""), output=result.get("output", ""), model=result.get("model", model.name),
+        model_sha256=model.sha256, params=wire | {"text": None}, stats=result.get("stats", {}), status=status, document_id=doc_id,
+    )
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    return 0 if status == "ok" else 130
+
+
+def _load(client: WorkerClient, model: str) -> None:
+    """Load the model in the worker, showing preparation progress on stderr."""
+    rid = client.send("load_model", model=model)
+    for event in client.events(rid):
+        if isinstance(event, Progress) and event.fraction is not None and sys.stderr.isatty():
+            print(f"\r{event.message}: {event.fraction:4.0%}", end="", file=sys.stderr, flush=True)
+        elif isinstance(event, Error):
+            raise WorkerError(event.message, code=event.code)
+        elif isinstance(event, Done):
+            if sys.stderr.isatty():
+                print("\r\033[K", end="", file=sys.stderr, flush=True)
+            return
+
+
+def _stream(client: WorkerClient, wire: dict, quiet: bool) -> tuple[dict, str]:
+    """Print tokens as they arrive; Ctrl+C stops the generation and keeps what came."""
+    rid = client.send("generate", **wire)
+    pieces: list[str] = []
+    try:
+        for event in client.events(rid):
+            if isinstance(event, Token):
+                pieces.append(event.text)
+                if not quiet:
+                    print(event.text, end="", flush=True)
+            elif isinstance(event, Done):
+                if not quiet:
+                    print(flush=True)
+                return event.result, "ok"
+            elif isinstance(event, Error):
+                if event.code == ErrorCode.CANCELLED:
+                    break
+                raise WorkerError(event.message, code=event.code)
+    except KeyboardInterrupt:
+        client.cancel(rid)
+    if not quiet:
+        print(flush=True)
+    print("scriptorium: stopped; the text so far is kept.", file=sys.stderr)
+    return {"output": "".join(pieces), "stats": {}}, "cancelled"

@@ -1,0 +1,113 @@
+"""The backend interface: load a model, tokenize, and yield token ids; plus the registry of backends."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to pick each next token. temperature <= 0 means plain greedy with no penalties."""
+
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_k: int = 40
+    top_p: float = 0.95
+    min_p: float = 0.05
+    # Measured: greedy decoding of the 270M base model repeats its prompt sentence; a mild
+    # penalty over a short window stops the loops without bending word choice much.
+    repeat_penalty: float = 1.15
+    seed: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0
+
+
+@dataclass
+class GenerationStats:
+    """Filled in by a backend while it generates; the engine adds timings."""
+
+    prompt_tokens: int = 0
+    tokens_reused: int = 0
+    generated_tokens: int = 0
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
+    speculative: str = "off"
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load a model; the defaults suit the embedded model on a laptop."""
+
+    n_ctx: int = 8192
+    n_gpu_layers: int = -1  # every layer when the build supports a GPU; ignored otherwise
+    n_threads: int | None = None
+    n_batch: int = 512
+
+
+class Backend(ABC):
+    """One inference engine. Implementations deal only in token ids and bytes."""
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def load(self, path: Path, options: LoadOptions) -> dict:
+        """Load a model and return facts for `hello`: device, n_ctx, layers offloaded …"""
+
+    @abstractmethod
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        """Text to token ids; special tokens in the text (chat markers) are parsed."""
+
+    @abstractmethod
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes one token contributes to the output (may be part of a character)."""
+
+    @abstractmethod
+    def is_end(self, token_id: int) -> bool:
+        """Whether the token ends generation (end of sequence or turn)."""
+
+    @property
+    @abstractmethod
+    def n_ctx(self) -> int:
+        """The context window of the loaded model, in tokens."""
+
+    @abstractmethod
+    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats) -> Iterator[int]:
+        """Yield generated token ids until max_tokens or an end token; fill `stats` as it goes."""
+
+    def unload(self) -> None:
+        """Free the model's memory."""
+
+    def cache_stats(self) -> dict:
+        """What the backend's caches hold; empty when it has none."""
+        return {}
+
+
+BackendFactory = Callable[[], Backend]
+_BACKENDS: dict[str, BackendFactory] = {}
+
+
+def register(name: str, factory: BackendFactory) -> None:
+    """Make a backend available by name."""
+    _BACKENDS[name] = factory
+
+
+def create(name: str) -> Backend:
+    """Instantiate a registered backend; importing inference.backends registers the built-in ones."""
+    import inference.backends  # noqa: F401  (registers built-ins)
+
+    try:
+        return _BACKENDS[name]()
+    except KeyError:
+        raise ValueError(f"Unknown backend {name!r}; known: {', '.join(sorted(_BACKENDS))}") from None
+
+
+def available() -> list[str]:
+    import inference.backends  # noqa: F401
+
+    return sorted(_BACKENDS)

@@ -1,0 +1,59 @@
+"""A scripted backend with a byte tokenizer, so protocol, store and GUI tests run in milliseconds."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from pathlib import Path
+from typing import Iterator
+
+from inference.backends.base import Backend, GenerationStats, LoadOptions, SamplingParams
+
+END = 256  # one id past the 256 byte tokens
+
+
+class FakeBackend(Backend):
+    """Yields enqueued replies token by token; with nothing queued it echoes a fixed sentence.
+
+    `SCRIPTORIUM_FAKE_REPLY` scripts the reply and `SCRIPTORIUM_FAKE_DELAY_MS` paces tokens
+    when the fake runs inside a worker process started by a test.
+    """
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.replies: deque[str] = deque()
+        self.delay_s = float(os.environ.get("SCRIPTORIUM_FAKE_DELAY_MS", "0")) / 1000
+        self.default_reply = os.environ.get("SCRIPTORIUM_FAKE_REPLY", "The quick brown fox jumps over the lazy dog.")
+        self.prompts: list[list[int]] = []
+
+    def enqueue(self, replies: list[str]) -> None:
+        """Script the next replies, one per generate call."""
+        self.replies.extend(replies)
+
+    def load(self, path: Path, options: LoadOptions) -> dict:
+        return {"device": "cpu", "n_ctx": self.n_ctx, "n_gpu_layers": 0, "backend": self.name}
+
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        return list(text.encode("utf-8"))
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return bytes([token_id]) if token_id < 256 else b""
+
+    def is_end(self, token_id: int) -> bool:
+        return token_id == END
+
+    @property
+    def n_ctx(self) -> int:
+        return 4096
+
+    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats) -> Iterator[int]:
+        self.prompts.append(list(prompt))
+        stats.prompt_tokens = len(prompt)
+        reply = self.replies.popleft() if self.replies else self.default_reply
+        for token in list(reply.encode("utf-8"))[: params.max_tokens]:
+            if self.delay_s:
+                time.sleep(self.delay_s)  # pacing a scripted stream, not waiting on anything
+            stats.generated_tokens += 1
+            yield token

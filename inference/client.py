@@ -1,0 +1,155 @@
+"""A plain-Python client that starts the worker process and talks to it: for the CLI, benchmarks and tests."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from inference.protocol import Done, Error, ErrorCode, Event, Request, WorkerDied, WorkerError, from_line, to_line
+
+log = logging.getLogger(__name__)
+
+
+def worker_command(home: Path | None, backend: str = "llama_cpp") -> list[str]:
+    """The command line that starts a worker with this interpreter."""
+    cmd = [sys.executable, "-m", "inference.worker", "--backend", backend]
+    return cmd + ["--home", str(home)] if home else cmd
+
+
+class WorkerClient:
+    """Starts `python -m inference.worker`; each request gets its own queue of events.
+
+    A reader thread routes event lines by id; when the worker dies, every open request
+    receives a `worker_died` error, so no caller waits forever.
+    """
+
+    def __init__(self, home: Path | None = None, backend: str = "llama_cpp", env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.backend = backend
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[str] | None = None
+        self._ids = itertools.count(1)
+        self._queues: dict[str, queue.Queue[Event]] = {}
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    def start(self) -> "WorkerClient":
+        """Start the worker process (idempotent)."""
+        if self.proc is not None and self.proc.poll() is None:
+            return self
+        try:
+            self.proc = subprocess.Popen(
+                worker_command(self.home, self.backend), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                text=True, encoding="utf-8", bufsize=1, env=self.env,
+            )
+        except OSError as exc:
+            raise WorkerError(f"The inference worker could not start ({exc}); reinstall with `make install`.", code=ErrorCode.WORKER_START_FAILED) from None
+        threading.Thread(target=self._read, args=(self.proc,), name="worker-reader", daemon=True).start()
+        return self
+
+    def __enter__(self) -> "WorkerClient":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                event = from_line(line)
+            except WorkerError:
+                log.warning("ignoring a line that is not protocol: %r", line[:200])
+                continue
+            with self._lock:
+                q = self._queues.get(event.id)
+            if q is not None:
+                q.put(event)  # type: ignore[arg-type]
+        code = proc.wait()
+        with self._lock:
+            orphans = list(self._queues.items())
+        for request_id, q in orphans:
+            q.put(Error(request_id, WorkerDied.code, f"The inference worker stopped unexpectedly (exit code {code}); your text is safe — restart the worker and try again."))
+
+    def send(self, op: str, **params: Any) -> str:
+        """Send a request and return its id; read its events with `events(id)`."""
+        self.start()
+        request_id = f"r{next(self._ids)}"
+        with self._lock:
+            self._queues[request_id] = queue.Queue()
+        self._write(Request(request_id, op, params))
+        return request_id
+
+    def _write(self, request: Request) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            with self._write_lock:
+                self.proc.stdin.write(to_line(request))
+                self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            with self._lock:
+                q = self._queues.get(request.id)
+            if q is not None:
+                q.put(Error(request.id, WorkerDied.code, "The inference worker is not running; restart it and try again."))
+
+    def events(self, request_id: str, timeout: float | None = None) -> Iterator[Event]:
+        """Yield a request's events up to and including its terminal `done` or `error`."""
+        q = self._queues[request_id]
+        try:
+            while True:
+                event = q.get(timeout=timeout)
+                yield event
+                if isinstance(event, (Done, Error)):
+                    return
+        except queue.Empty:
+            raise WorkerError(f"The worker did not answer within {timeout} s.", code=ErrorCode.INTERNAL) from None
+        finally:
+            with self._lock:
+                self._queues.pop(request_id, None)
+
+    def call(self, op: str, timeout: float | None = None, **params: Any) -> dict:
+        """Send a request and wait for its result; raise WorkerError on an error event."""
+        return result_of(self.events(self.send(op, **params), timeout))
+
+    def cancel(self, request_id: str) -> None:
+        """Ask the worker to stop a running or queued request; its stream then ends with `cancelled`."""
+        self.send("cancel", target=request_id)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Shut the worker down politely, then terminate, then kill: cancel in stages."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(to_line(Request("shutdown", "shutdown")))
+            proc.stdin.close()
+            proc.wait(timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            proc.terminate()
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def result_of(events: Iterator[Event]) -> dict:
+    """The result of a finished request's event stream; an error event is raised as WorkerError."""
+    for event in events:
+        if isinstance(event, Done):
+            return event.result
+        if isinstance(event, Error):
+            raise WorkerError(event.message, code=event.code)
+    raise WorkerDied("The worker's answer ended without a result.")

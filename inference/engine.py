@@ -1,0 +1,277 @@
+"""One generation, end to end: task to prompt, prompt fitted to the context, tokens to whole characters, stats."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from inference.backends.base import Backend, GenerationStats, LoadOptions, SamplingParams
+from inference.models import ModelInfo
+from inference.protocol import BadRequest, Cancelled, NoModel
+from inference.tasks import Prompt, TaskInput, build_prompt
+
+log = logging.getLogger(__name__)
+# Room kept free beyond the prompt and the answer: chat templates add a few tokens we cannot count in advance.
+CONTEXT_MARGIN = 16
+
+
+@dataclass(frozen=True)
+class GenerateParams:
+    """A `generate` request's parameters, as they arrive on the wire."""
+
+    task: str = "continue"
+    text: str = ""
+    instruction: str = ""
+    language: str = "French"
+    cursor: int | None = None
+    raw_prompt: str | None = None  # bypass tasks: the text goes to the model as-is (benchmarks, tests)
+    max_tokens: int = 200
+    temperature: float = 0.7
+    top_k: int = 40
+    top_p: float = 0.95
+    min_p: float = 0.05
+    repeat_penalty: float = 1.15
+    seed: int | None = None
+    doc_key: str | None = None  # which document the request belongs to (session caches)
+    speculative: str = "auto"
+
+    @classmethod
+    def from_wire(cls, params: dict) -> "GenerateParams":
+        known = {k: v for k, v in params.items() if k in cls.__dataclass_fields__}
+        unknown = sorted(set(params) - set(known) - {"model"})
+        if unknown:
+            raise BadRequest(f"Unknown generate parameter(s): {', '.join(unknown)}.")
+        try:
+            return cls(**known)
+        except TypeError as exc:
+            raise BadRequest(f"Bad generate parameters: {exc}.") from None
+
+    def sampling(self) -> SamplingParams:
+        return SamplingParams(self.max_tokens, self.temperature, self.top_k, self.top_p, self.min_p, self.repeat_penalty, self.seed)
+
+
+@dataclass
+class Fitted:
+    """The text that fits the context, and what was left out to make it fit."""
+
+    text: str
+    cut_before: int = 0
+    cut_after: int = 0
+
+    def note(self) -> str:
+        parts = []
+        if self.cut_before:
+            parts.append(f"{self.cut_before:,} characters before")
+        if self.cut_after:
+            parts.append(f"{self.cut_after:,} characters after")
+        return f"The text was too long for the model's context: left out {' and '.join(parts)} the part nearest the cursor." if parts else ""
+
+
+@dataclass
+class Outcome:
+    """The result a `done` event carries for a generation."""
+
+    prompt: str
+    output: str
+    model: str
+    stop_reason: str
+    stats: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_result(self) -> dict:
+        return asdict(self)
+
+
+class Engine:
+    """Owns one backend and the loaded model; runs generations one at a time."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.model: ModelInfo | None = None
+        self.load_info: dict = {}
+
+    def load(self, model: ModelInfo, options: LoadOptions) -> dict:
+        """Load a model (a no-op if it is already loaded with the same file)."""
+        if self.model is not None and self.model.path == model.path and self.model.sha256 == model.sha256:
+            return self.load_info
+        self.model = None
+        self.load_info = self.backend.load(Path(model.path), options)
+        self.model = model
+        return self.load_info
+
+    def describe(self) -> dict:
+        return {"model": self.model.name if self.model else None, **self.load_info}
+
+    def render(self, params: GenerateParams) -> Prompt:
+        """The prompt for a request, fitted to the context window."""
+        if params.raw_prompt is not None:
+            return Prompt(text=params.raw_prompt, strip_output=False)
+        task_input = TaskInput(params.task, params.text, params.instruction, params.language, params.cursor)
+        try:
+            chat = bool(self.model and self.model.chat_template)
+            prompt = build_prompt(task_input, chat)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        return prompt
+
+    def generate(self, params: GenerateParams, emit: Callable[[str, int], None], cancel: threading.Event) -> Outcome:
+        """Run one generation, streaming whole characters through `emit(text, n_tokens)`."""
+        if self.model is None:
+            raise NoModel("No model is loaded; send load_model first.")
+        t_start = time.perf_counter()
+        prompt, notes = self._fit(params)
+        prompt_text = self._prompt_text(prompt)
+        ids = self.backend.tokenize(prompt_text, add_bos=True)
+        stats = GenerationStats()
+        stream = _TextStream(prompt, emit)
+        t_first = t_last = None
+        stop_reason = "length"
+        for token in self.backend.generate(ids, params.sampling(), stats):
+            if cancel.is_set():
+                raise Cancelled("Generation was stopped.")
+            now = time.perf_counter()
+            t_first = t_first or now
+            t_last = now
+            if stream.feed(self.backend.token_bytes(token)):
+                stop_reason = "stop"
+                break
+        else:
+            if stats.generated_tokens < params.max_tokens:
+                stop_reason = "end"
+        stream.finish()
+        return Outcome(prompt_text, stream.output(), self.model.name, stop_reason, _stats(stats, t_start, t_first, t_last), notes)
+
+    def _prompt_text(self, prompt: Prompt) -> str:
+        if prompt.text is not None:
+            return prompt.text
+        from inference.chat_template import render_chat
+
+        return render_chat(self.model.chat_template or "", prompt.messages)  # type: ignore[union-attr]
+
+    def _fit(self, params: GenerateParams) -> tuple[Prompt, list[str]]:
+        """Shrink the text until prompt + answer fit the context, keeping what is nearest the cursor."""
+        prompt = self.render(params)
+        budget = self.backend.n_ctx - params.max_tokens - CONTEXT_MARGIN
+        if budget <= 0:
+            raise BadRequest(f"max_tokens {params.max_tokens} leaves no room for a prompt in a context of {self.backend.n_ctx} tokens.")
+        n = len(self.backend.tokenize(self._prompt_text(prompt)))
+        if n <= budget or params.raw_prompt is not None:
+            return prompt, []
+        text, cursor = params.text, len(params.text) if params.cursor is None else params.cursor
+        fitted = Fitted(text)
+        for _ in range(12):
+            keep = max(1, int(len(fitted.text) * budget / n * 0.95))
+            fitted = fit_around_cursor(text, cursor, keep, before_only=params.task == "continue")
+            trial = self.render(_replace_text(params, fitted.text))
+            n = len(self.backend.tokenize(self._prompt_text(trial)))
+            if n <= budget:
+                return trial, [fitted.note()]
+        raise BadRequest("The request does not fit the model's context even after shortening the text; lower max_tokens.")
+
+
+def _replace_text(params: GenerateParams, text: str) -> GenerateParams:
+    from dataclasses import replace
+
+    return replace(params, text=text, cursor=None)
+
+
+def fit_around_cursor(text: str, cursor: int, keep: int, before_only: bool) -> Fitted:
+    """Keep `keep` characters nearest the cursor (only before it for a continuation), cut at whitespace."""
+    if before_only:
+        start = max(0, cursor - keep)
+        start = _next_boundary(text, start, cursor)
+        return Fitted(text[start:cursor], cut_before=start, cut_after=len(text) - cursor)
+    start = max(0, cursor - keep // 2)
+    end = min(len(text), start + keep)
+    start = max(0, end - keep)
+    start = _next_boundary(text, start, end)
+    return Fitted(text[start:end], cut_before=start, cut_after=len(text) - end)
+
+
+def _next_boundary(text: str, start: int, limit: int) -> int:
+    """Move a cut forward to just after the next paragraph or sentence end, so no sentence is left half."""
+    if start == 0:
+        return 0
+    window = text[start : min(limit, start + 400)]
+    for mark in ("\n\n", ". ", "。", "\n", " "):
+        pos = window.find(mark)
+        if pos >= 0:
+            return start + pos + len(mark)
+    return start
+
+
+class _TextStream:
+    """Turns token bytes into whole characters, holding back text that may be the start of a stop string."""
+
+    def __init__(self, prompt: Prompt, emit: Callable[[str, int], None]) -> None:
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.stop = prompt.stop
+        self.strip = prompt.strip_output
+        self.emit = emit
+        self.text = prompt.output_prefix
+        self.prefix_len = len(prompt.output_prefix)
+        self.sent = 0
+        self.pending_tokens = 0
+        if prompt.output_prefix:
+            emit(prompt.output_prefix, 0)
+            self.sent = len(prompt.output_prefix)
+
+    def feed(self, data: bytes) -> bool:
+        """Add one token's bytes; return True when a stop string has been reached."""
+        self.pending_tokens += 1
+        self.text += self.decoder.decode(data)
+        # A stop string only counts after the answer has begun: a base model often opens with a newline.
+        body_start = len(self.text) - len(self.text.lstrip()) if self.strip else self.prefix_len
+        for stop in self.stop:
+            pos = self.text.find(stop, body_start)
+            if pos >= 0:
+                self.text = self.text[:pos]
+                self._flush(len(self.text))
+                return True
+        hold = max((len(s) - 1 for s in self.stop), default=0)
+        self._flush(max(self.sent, len(self.text) - hold) if hold else len(self.text))
+        return False
+
+    def _flush(self, upto: int) -> None:
+        if upto <= self.sent:
+            return
+        chunk = self.text[self.sent : upto]
+        if self.strip and self.sent == 0:
+            chunk = chunk.lstrip()
+            if not chunk:
+                return
+        self.emit(chunk, self.pending_tokens)
+        self.pending_tokens = 0
+        self.sent = upto
+
+    def finish(self) -> None:
+        self.text += self.decoder.decode(b"", final=True)
+        if self.strip:
+            self.text = self.text.rstrip()
+        self._flush(len(self.text))
+
+    def output(self) -> str:
+        return self.text.strip() if self.strip else self.text
+
+
+def _stats(stats: GenerationStats, t_start: float, t_first: float | None, t_last: float | None) -> dict:
+    """The `done` stats: decode speed counts the tokens after the first, over the time after the first."""
+    ttft = (t_first - t_start) if t_first else None
+    decode_s = (t_last - t_first) if t_first and t_last else 0.0
+    evaluated = stats.prompt_tokens - stats.tokens_reused
+    return {
+        "prompt_tokens": stats.prompt_tokens,
+        "tokens_reused": stats.tokens_reused,
+        "generated_tokens": stats.generated_tokens,
+        "ttft_ms": round(ttft * 1000, 1) if ttft is not None else None,
+        "tokens_per_s": round((stats.generated_tokens - 1) / decode_s, 2) if decode_s > 0 else None,
+        "prefill_tokens_per_s": round(evaluated / ttft, 1) if ttft else None,
+        "speculative": stats.speculative,
+        "acceptance": round(stats.accepted_tokens / stats.drafted_tokens, 3) if stats.drafted_tokens else None,
+        **stats.extra,
+    }

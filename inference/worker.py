@@ -1,0 +1,211 @@
+"""python -m inference.worker: read protocol requests on stdin, answer events on stdout, one request at a time."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import queue
+import sys
+import threading
+from dataclasses import fields
+from pathlib import Path
+from typing import IO, Callable
+
+from inference import backends
+from inference.backends.base import LoadOptions
+from inference.engine import Engine, GenerateParams
+from inference.models import Registry
+from inference.paths import home_dir
+from inference.protocol import (
+    OPS,
+    PROTOCOL_VERSION,
+    BadRequest,
+    Cancelled,
+    Done,
+    ErrorCode,
+    Event,
+    Progress,
+    Request,
+    Token,
+    WorkerError,
+    error_event,
+    from_line,
+    to_line,
+)
+
+log = logging.getLogger("inference.worker")
+
+
+class Worker:
+    """The request loop. A reader thread takes lines off stdin so `cancel` acts while a request runs."""
+
+    def __init__(self, engine: Engine, home: Path, out: IO[str]) -> None:
+        self.engine = engine
+        self.registry = Registry(home)
+        self.out = out
+        self.out_lock = threading.Lock()
+        self.pending: queue.Queue[Request | None] = queue.Queue()
+        self.cancelled: set[str] = set()
+        self.current: tuple[str, threading.Event] | None = None
+        self.state_lock = threading.Lock()
+
+    def emit(self, event: Event) -> None:
+        line = to_line(event)
+        with self.out_lock:
+            self.out.write(line)
+            self.out.flush()
+
+    # -- reading ---------------------------------------------------------------------------
+    def read_loop(self, stream: IO[str]) -> None:
+        """Parse each line; cancel at once, queue everything else; EOF means shut down."""
+        for line in stream:
+            if not line.strip():
+                continue
+            try:
+                message = from_line(line)
+                if not isinstance(message, Request):
+                    raise BadRequest("Only requests may be sent to the worker.")
+            except WorkerError as exc:
+                self.emit(error_event(_salvage_id(line), exc))
+                continue
+            if message.op == "cancel":
+                self._cancel(message)
+            else:
+                self.pending.put(message)
+                if message.op == "shutdown":
+                    return
+        self.pending.put(None)
+
+    def _cancel(self, request: Request) -> None:
+        target = str(request.params.get("target", ""))
+        with self.state_lock:
+            running = self.current is not None and self.current[0] == target
+            if running:
+                self.current[1].set()  # type: ignore[index]
+            else:
+                self.cancelled.add(target)
+        self.emit(Done(request.id, {"target": target, "was_running": running}))
+
+    # -- serving ---------------------------------------------------------------------------
+    def serve(self) -> None:
+        """Run queued requests in order until shutdown or end of input."""
+        while (request := self.pending.get()) is not None:
+            if request.op == "shutdown":
+                self.emit(Done(request.id, {}))
+                return
+            cancel = threading.Event()
+            with self.state_lock:
+                if request.id in self.cancelled:
+                    self.cancelled.discard(request.id)
+                    cancel.set()
+                self.current = (request.id, cancel)
+            try:
+                if cancel.is_set():
+                    raise Cancelled("The request was cancelled before it started.")
+                result = self.handle(request, cancel)
+                self.emit(Done(request.id, result))
+            except Exception as exc:  # every failure becomes an error event; the worker keeps serving
+                if not isinstance(exc, WorkerError):
+                    log.exception("request %s (%s) failed", request.id, request.op)
+                self.emit(error_event(request.id, exc))
+            finally:
+                with self.state_lock:
+                    self.current = None
+
+    def handle(self, request: Request, cancel: threading.Event) -> dict:
+        handler: Callable[[Request, threading.Event], dict] | None = getattr(self, f"op_{request.op}", None)
+        if handler is None:
+            raise WorkerError(f"Unknown op {request.op!r}; the worker knows: {', '.join(OPS)}.", code=ErrorCode.UNKNOWN_OP)
+        return handler(request, cancel)
+
+    # -- ops ---------------------------------------------------------------------------------
+    def op_hello(self, request: Request, cancel: threading.Event) -> dict:
+        return {"protocol": PROTOCOL_VERSION, "pid": os.getpid(), "backend": self.engine.backend.name, **self.engine.describe()}
+
+    def op_load_model(self, request: Request, cancel: threading.Event) -> dict:
+        params = dict(request.params)
+        name = params.pop("model", None) or params.pop("path", None)
+        options = _load_options(params)
+
+        def progress(stage: str, fraction: float | None) -> None:
+            self.emit(Progress(request.id, "prepare", fraction, stage))
+
+        info = self.registry.get(str(name)) if name else self.registry.default(progress)
+        self.emit(Progress(request.id, "load", None, f"Loading {info.name}"))
+        described = self.engine.load(info, options)
+        return {"model": info.to_json(), **described}
+
+    def op_generate(self, request: Request, cancel: threading.Event) -> dict:
+        if self.engine.model is None or request.params.get("model"):
+            self.op_load_model(Request(request.id, "load_model", {"model": request.params.get("model")}), cancel)
+        params = GenerateParams.from_wire(request.params)
+
+        def emit(text: str, n: int) -> None:
+            self.emit(Token(request.id, text, n))
+
+        return self.engine.generate(params, emit, cancel).to_result()
+
+    def op_tokenize(self, request: Request, cancel: threading.Event) -> dict:
+        if "text" not in request.params:
+            raise BadRequest("tokenize needs a 'text' parameter.")
+        ids = self.engine.backend.tokenize(str(request.params["text"]), add_bos=bool(request.params.get("add_bos", True)))
+        return {"ids": ids, "count": len(ids)}
+
+    def op_cache_stats(self, request: Request, cancel: threading.Event) -> dict:
+        return self.engine.backend.cache_stats()
+
+    def op_embed(self, request: Request, cancel: threading.Event) -> dict:
+        raise WorkerError("Embeddings arrive with the corpus workbench; this worker does not compute them yet.", code=ErrorCode.UNSUPPORTED)
+
+
+def _load_options(params: dict) -> LoadOptions:
+    known = {f.name for f in fields(LoadOptions)}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise BadRequest(f"Unknown load_model parameter(s): {', '.join(unknown)}.")
+    return LoadOptions(**params)
+
+
+def _salvage_id(line: str) -> str:
+    """The id of a malformed request when it can still be read, so the client can match the error."""
+    import json
+
+    try:
+        value = json.loads(line)
+        return str(value.get("id", "")) if isinstance(value, dict) else ""
+    except (json.JSONDecodeError, AttributeError):
+        return ""
+
+
+def _protocol_stdout() -> IO[str]:
+    """Keep the protocol on a private copy of stdout and point fd 1 at stderr.
+
+    Native code (llama.cpp, CUDA) writes to fd 1 directly; one stray line there would corrupt
+    the stream, so after this only the worker's own writer can reach the client.
+    """
+    sys.stdout.flush()
+    proto_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return os.fdopen(proto_fd, "w", encoding="utf-8", buffering=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m inference.worker", description=__doc__)
+    parser.add_argument("--backend", default=os.environ.get("SCRIPTORIUM_BACKEND", "llama_cpp"), choices=backends.base.available())
+    parser.add_argument("--home", default=None)
+    parser.add_argument("--log-level", default=os.environ.get("SCRIPTORIUM_LOG", "WARNING"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="worker %(levelname)s %(name)s: %(message)s")
+    out = _protocol_stdout()
+    stdin = open(sys.stdin.fileno(), "r", encoding="utf-8", errors="replace", closefd=False)
+    worker = Worker(Engine(backends.base.create(args.backend)), home_dir(args.home), out)
+    threading.Thread(target=worker.read_loop, args=(stdin,), name="stdin-reader", daemon=True).start()
+    worker.serve()
+    worker.engine.backend.unload()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
