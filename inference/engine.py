@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from inference.backends.base import Backend, GenerationStats, LoadOptions, SamplingParams
+from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams
 from inference.models import ModelInfo
 from inference.protocol import BadRequest, Cancelled, NoModel
 from inference.tasks import Prompt, TaskInput, build_prompt
@@ -131,7 +131,8 @@ class Engine:
         stream = _TextStream(prompt, emit)
         t_first = t_last = None
         stop_reason = "length"
-        for token in self.backend.generate(ids, params.sampling(), stats):
+        context = RequestContext(params.doc_key, params.speculative, params.task)
+        for token in self.backend.generate(ids, params.sampling(), stats, context):
             if cancel.is_set():
                 raise Cancelled("Generation was stopped.")
             now = time.perf_counter()

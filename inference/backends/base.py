@@ -41,6 +41,15 @@ class GenerationStats:
 
 
 @dataclass(frozen=True)
+class RequestContext:
+    """What a backend may use beyond sampling: whose text this is and how to speculate."""
+
+    doc_key: str | None = None  # the document a request belongs to (session caches)
+    speculative: str = "auto"  # off | auto | lookup | draft:MODEL
+    task: str = "continue"
+
+
+@dataclass(frozen=True)
 class LoadOptions:
     """How to load a model; the defaults suit the embedded model on a laptop."""
 
@@ -77,7 +86,7 @@ class Backend(ABC):
         """The context window of the loaded model, in tokens."""
 
     @abstractmethod
-    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats) -> Iterator[int]:
+    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[int]:
         """Yield generated token ids until max_tokens or an end token; fill `stats` as it goes."""
 
     def unload(self) -> None:

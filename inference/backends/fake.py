@@ -8,7 +8,7 @@ from collections import deque
 from pathlib import Path
 from typing import Iterator
 
-from inference.backends.base import Backend, GenerationStats, LoadOptions, SamplingParams
+from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams
 
 END = 256  # one id past the 256 byte tokens
 
@@ -48,7 +48,7 @@ class FakeBackend(Backend):
     def n_ctx(self) -> int:
         return 4096
 
-    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats) -> Iterator[int]:
+    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[int]:
         self.prompts.append(list(prompt))
         stats.prompt_tokens = len(prompt)
         reply = self.replies.popleft() if self.replies else self.default_reply

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import psutil
 
-from inference.backends.base import Backend, GenerationStats, LoadOptions, SamplingParams
+from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams
 from inference.models import inspect_gguf
 from inference.protocol import ErrorCode, ModelError, NoModel
 
@@ -130,7 +130,7 @@ class LlamaCppBackend(Backend):
                 return 0
         return common
 
-    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats) -> Iterator[int]:
+    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[int]:
         llm = self._model
         if len(prompt) >= llm.n_ctx():
             raise ModelError(f"The prompt has {len(prompt)} tokens but the context holds {llm.n_ctx()}.", code=ErrorCode.CONTEXT_OVERFLOW)
