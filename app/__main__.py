@@ -1,0 +1,59 @@
+"""python -m app: open the desktop window (the `scriptorium` command with no arguments does the same)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from inference.paths import home_dir
+
+XCB_HINT = (
+    "Qt could not open a window. On Debian or Ubuntu install the libraries Qt's xcb plugin needs: "
+    "sudo apt-get install libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 "
+    "(or run with QT_QPA_PLATFORM=offscreen for a window that is never shown)."
+)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="scriptorium", description="The Scriptorium writing desk.")
+    parser.add_argument("--home", metavar="DIR", help="data directory (default: $SCRIPTORIUM_HOME or the platform's)")
+    parser.add_argument("--backend", default="llama_cpp", choices=("llama_cpp", "fake"), help="inference backend of the worker")
+    parser.add_argument("--verbose", "-v", action="store_true")
+    args, _qt_args = parser.parse_known_args(argv)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the window on the data directory and run the event loop until it closes and the worker has stopped."""
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError as exc:
+        print(f"scriptorium: PySide6 is not installed ({exc}); run `make install`.", file=sys.stderr)
+        return 1
+    from app.desk import prefs
+    from app.ui.main_window import MainWindow, window_settings
+    from app.ui.theme import apply_theme
+
+    home = home_dir(args.home)
+    app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in argv if a.startswith("-platform")]])
+    if app is None:
+        print(f"scriptorium: {XCB_HINT}", file=sys.stderr)
+        return 1
+    app.setOrganizationName(prefs.ORGANIZATION)
+    app.setApplicationName(prefs.APPLICATION)
+    apply_theme(app, str(window_settings(home).value(prefs.THEME, "system")))
+    # The app ends when the worker has gone, not the moment the window closes: closing sends the worker a
+    # shutdown and escalates to terminate/kill on a timer, so quitting never waits on a blocking call.
+    app.setQuitOnLastWindowClosed(False)
+    window = MainWindow(home, backend=args.backend)
+    window.worker.stopped.connect(lambda: app.quit() if not window.isVisible() else None)
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The status bar's words for a finished generation and the loaded model."""
+
+from __future__ import annotations
+
+
+def speed_label(stats: dict) -> str:
+    """'42.3 tokens/s' for the last generation, or '' when it did not say."""
+    tps = stats.get("tokens_per_s")
+    return f"{tps:,.1f} tokens/s" if tps else ""
+
+
+def context_label(stats: dict, n_ctx: int | None) -> str:
+    """'context 1,234 / 8,192' — prompt and answer against the model's window."""
+    used = int(stats.get("prompt_tokens") or 0) + int(stats.get("generated_tokens") or 0)
+    if not used:
+        return ""
+    return f"context {used:,} / {n_ctx:,}" if n_ctx else f"context {used:,}"
+
+
+def reuse_label(stats: dict) -> str:
+    """'reused 7,912 of 8,004 tokens' when the session cache saved re-reading the prompt."""
+    reused, prompt = int(stats.get("tokens_reused") or 0), int(stats.get("prompt_tokens") or 0)
+    return f"reused {reused:,} of {prompt:,} tokens" if reused and prompt else ""
+
+
+def device_label(hello: dict) -> str:
+    """'CPU' or 'GPU (33 layers)' from the worker's hello or load result."""
+    device = str(hello.get("device") or "cpu")
+    layers = hello.get("n_gpu_layers")
+    if device.lower() in ("cpu", ""):
+        return "CPU"
+    return f"GPU ({layers} layers)" if layers else device.upper()
+
+
+def generation_summary(stats: dict, n_ctx: int | None) -> str:
+    """One line for the status bar: speed, context used, cache reuse; parts that are unknown are left out."""
+    parts = [speed_label(stats), context_label(stats, n_ctx), reuse_label(stats)]
+    return " · ".join(p for p in parts if p)

@@ -1,0 +1,145 @@
+"""The life of one assistant suggestion: asked, streaming, ready or stopped, then accepted, retried or discarded.
+
+Newest request wins: a suggestion follows exactly one request id, and tokens or results for any other id
+(a request that was superseded by Retry, a new task or a document switch) are dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+
+# Tasks whose answer is a new version of the selected text: shown as tracked changes, accepted hunk by hunk.
+TRACKED_TASKS = frozenset({"rewrite", "proofread"})
+# Tasks that work on the whole document when nothing is selected (and then replace it).
+WHOLE_TEXT_TASKS = frozenset({"rewrite", "proofread"})
+
+
+class Phase(Enum):
+    IDLE = "idle"
+    RUNNING = "running"
+    READY = "ready"  # the stream ended normally
+    STOPPED = "stopped"  # the writer stopped it; what arrived so far can still be accepted
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What was asked and where the answer goes: replace [start, end) of the document, or insert at start."""
+
+    task: str
+    text: str  # what the model reads
+    start: int
+    end: int
+    source: str  # the document's text in [start, end) when asked; checked again before applying
+    instruction: str = ""
+    language: str = "French"
+    cursor: int | None = None
+    doc_id: int | None = None
+
+    def params(self) -> dict:
+        """The generate request's parameters."""
+        p = {"task": self.task, "text": self.text, "instruction": self.instruction, "language": self.language}
+        if self.cursor is not None:
+            p["cursor"] = self.cursor
+        if self.doc_id is not None:
+            p["doc_key"] = f"doc-{self.doc_id}"
+        return p
+
+
+def make_ask(task: str, document: str, sel_start: int, sel_end: int, **options: object) -> Ask:
+    """The request for `task` on a document with this selection (start == end: just a cursor)."""
+    start, end = sorted((sel_start, sel_end))
+    if start == end and task in WHOLE_TEXT_TASKS:
+        start, end = 0, len(document)
+    if start != end:
+        return Ask(task, document[start:end], start, end, document[start:end], **options)  # type: ignore[arg-type]
+    # A continuation reads everything before the cursor; other tasks read the whole document.
+    cursor = start if task == "continue" else None
+    return Ask(task, document, start, start, "", cursor=cursor, **options)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace [start, end) of the document with `text` (start == end: an insertion)."""
+
+    start: int
+    end: int
+    text: str
+
+
+class Suggestion:
+    """The assistant's current suggestion, driven by the request's events."""
+
+    def __init__(self) -> None:
+        self.phase = Phase.IDLE
+        self.request_id: str | None = None
+        self.ask: Ask | None = None
+        self.text = ""
+        self.result: dict = {}
+        self.error = ""
+
+    @property
+    def running(self) -> bool:
+        return self.phase is Phase.RUNNING
+
+    @property
+    def tracked(self) -> bool:
+        """Whether the answer is reviewed as tracked changes against the selection."""
+        return bool(self.ask and self.ask.task in TRACKED_TASKS and self.ask.source)
+
+    def begin(self, request_id: str, ask: Ask) -> str | None:
+        """Follow a new request; return the id of a running one it supersedes (to cancel), if any."""
+        superseded = self.request_id if self.running else None
+        self.phase, self.request_id, self.ask = Phase.RUNNING, request_id, ask
+        self.text, self.result, self.error = "", {}, ""
+        return superseded
+
+    def feed(self, request_id: str, text: str) -> bool:
+        """Append streamed text; False (and nothing changes) for a request this suggestion no longer follows."""
+        if request_id != self.request_id or not self.running:
+            return False
+        self.text += text
+        return True
+
+    def finish(self, request_id: str, result: dict | None = None, error_code: str = "", message: str = "") -> bool:
+        """The request ended; False for a stale id."""
+        if request_id != self.request_id or not self.running:
+            return False
+        if result is not None:
+            self.phase, self.result = Phase.READY, result
+            # The result's output is the cleaned answer (trimmed, stop strings removed): it wins over the stream.
+            self.text = str(result.get("output", self.text))
+        elif error_code == "cancelled":
+            self.phase = Phase.STOPPED
+        else:
+            self.phase, self.error = Phase.FAILED, message or error_code
+        return True
+
+    def stop(self) -> str | None:
+        """The writer pressed Stop: the id to cancel; the text so far stays acceptable."""
+        if not self.running:
+            return None
+        self.phase = Phase.STOPPED
+        return self.request_id
+
+    @property
+    def can_accept(self) -> bool:
+        return self.phase in (Phase.READY, Phase.STOPPED) and bool(self.text.strip()) and self.ask is not None
+
+    def edit(self, text: str | None = None) -> Edit:
+        """The change accepting makes: `text` (a tracked review's result) or the suggestion itself."""
+        if not self.can_accept:
+            raise ValueError("There is no finished suggestion to accept.")
+        assert self.ask is not None
+        return Edit(self.ask.start, self.ask.end, self.text if text is None else text)
+
+    def retry_ask(self) -> Ask | None:
+        """The same request again, for Retry."""
+        return replace(self.ask) if self.ask else None
+
+    def discard(self) -> str | None:
+        """Forget the suggestion; return a running request's id to cancel."""
+        running = self.request_id if self.running else None
+        self.__init__()  # type: ignore[misc]
+        return running

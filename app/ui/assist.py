@@ -1,0 +1,139 @@
+"""The assistant's flow in the window: ask the worker, stream into the preview, review, accept into the editor."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QTextCursor
+
+from app import store
+from app.desk.review import Review
+from app.desk.suggestion import Phase, Suggestion, make_ask
+from app.ui.assistant import AssistantPanel
+from app.ui.documents import DocumentSession
+from app.ui.editor import Editor, selected_text
+from app.worker_client import QtWorkerClient
+from inference.protocol import Done, Error, ErrorCode
+
+log = logging.getLogger(__name__)
+CHANNEL = "suggestion"
+
+
+class AssistantController(QObject):
+    """Drives one Suggestion from the panel's buttons and the worker's events."""
+
+    generationDone = Signal(dict)  # the `done` result, for the status bar
+    message = Signal(str)
+
+    def __init__(self, worker: QtWorkerClient, panel: AssistantPanel, editor: Editor, session: DocumentSession) -> None:
+        super().__init__(panel)
+        self.worker, self.panel, self.editor, self.session = worker, panel, editor, session
+        self.suggestion = Suggestion()
+        self.anchor: QTextCursor | None = None
+        worker.token.connect(self._token)
+        worker.finished.connect(self._finished)
+        panel.taskRequested.connect(self.run)
+        panel.stopRequested.connect(self.stop)
+        panel.acceptRequested.connect(self.accept)
+        panel.retryRequested.connect(self.retry)
+        panel.discardRequested.connect(self.discard)
+        session.loaded.connect(lambda _: self.discard())
+
+    def run(self, task: str) -> str | None:
+        """Ask for `task` on the selection (or at the cursor); a running suggestion is superseded."""
+        start, end = self.editor.selection()
+        ask = make_ask(task, self.editor.text(), start, end, doc_id=self.session.doc_id, **self.panel.options(task))
+        if ask.task != "continue" and not ask.text.strip() and task not in ("outline", "brainstorm", "instruct"):
+            self.panel.status.setText("There is no text to work on: write or select some first.")
+            return None
+        return self._send(ask)
+
+    def _send(self, ask) -> str:
+        request_id = self.worker.request("generate", channel=CHANNEL, **ask.params())
+        self.suggestion.begin(request_id, ask)
+        self.anchor = self.editor.anchor_cursor(ask.start, ask.end)
+        self.panel.start_stream(f"{ask.task.title()}…")
+        self.panel.set_phase(Phase.RUNNING)
+        return request_id
+
+    def _token(self, request_id: str, text: str) -> None:
+        if self.suggestion.feed(request_id, text):
+            self.panel.append(text)
+
+    def _finished(self, request_id: str, event: Done | Error) -> None:
+        ask = self.suggestion.ask if request_id == self.suggestion.request_id else None
+        if isinstance(event, Done):
+            ended = self.suggestion.finish(request_id, event.result)
+        else:
+            ended = self.suggestion.finish(request_id, None, event.code, event.message)
+        if ended and isinstance(event, Done):
+            self.generationDone.emit(event.result)
+        if ask is not None:
+            self._log(ask, event)
+        if ended:
+            self._show_outcome()
+
+    def _show_outcome(self) -> None:
+        s = self.suggestion
+        if s.phase is Phase.FAILED:
+            self.panel.set_phase(s.phase, False, s.error)
+            return
+        self.panel.set_text(s.text)
+        if s.tracked and s.text.strip():
+            self.panel.show_review(Review(s.ask.source, s.text))  # type: ignore[union-attr]
+        note = "Stopped. " if s.phase is Phase.STOPPED else ""
+        label = "Review the changes, then Accept." if s.tracked else "Accept to insert it, Retry for another, or Discard."
+        self.panel.set_phase(s.phase, s.can_accept, note + label if s.can_accept else note + "Nothing came back; try Retry.")
+
+    def _log(self, ask, event: Done | Error) -> None:
+        """Every generation goes to the store's log after it ends, as llm does."""
+        result = event.result if isinstance(event, Done) else {}
+        status = "ok" if isinstance(event, Done) else ("cancelled" if event.code == ErrorCode.CANCELLED else "error")
+        try:
+            store.log_generation(
+                self.session.db, task=ask.task, prompt=str(result.get("prompt", "")),
+                output=str(result.get("output", self.suggestion.text)), model=str(result.get("model", "")),
+                params=ask.params() | {"text": None}, stats=result.get("stats") or {}, status=status,
+                document_id=ask.doc_id,
+            )
+        except Exception:  # the log is a record, never a reason to lose the suggestion
+            log.exception("could not log a generation")
+
+    def stop(self) -> None:
+        """Stop the stream; what arrived stays in the preview to accept. A stuck worker is restarted."""
+        request_id = self.suggestion.stop()
+        if request_id is not None:
+            self.worker.cancel(request_id, escalate=True)
+            self._show_outcome()
+
+    def retry(self) -> None:
+        ask = self.suggestion.retry_ask()
+        if ask is not None:
+            self._send(ask)
+
+    def discard(self) -> None:
+        request_id = self.suggestion.discard()
+        if request_id is not None:
+            self.worker.cancel(request_id, escalate=True)
+        self.anchor = None
+        self.panel.clear()
+        self.panel.set_phase(Phase.IDLE, message="Select text or place the cursor, then choose a task.")
+
+    def accept(self) -> bool:
+        """Put the suggestion into the editor as one undo step; refuse if the text it came from was changed."""
+        s = self.suggestion
+        if not s.can_accept or self.anchor is None or s.ask is None or s.ask.doc_id != self.session.doc_id:
+            return False
+        if selected_text(self.anchor) != s.ask.source:
+            self.panel.status.setText("The text this suggestion was made from has changed since; Retry to ask again.")
+            return False
+        review = self.panel.review
+        text = review.result() if review is not None else s.text
+        if not self.anchor.hasSelection():
+            self.anchor.setPosition(self.anchor.position())  # insert at the cursor as it is now
+        self.editor.replace(self.anchor, text)
+        self.editor.setFocus()
+        self.discard()
+        self.panel.status.setText("Accepted. Undo (Ctrl+Z) takes it back in one step.")
+        return True

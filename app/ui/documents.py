@@ -1,0 +1,188 @@
+"""The window's document session: which document is open, the sidebar's list, autosave, import and export."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+
+from app import store
+from app.desk import transfer
+from app.desk.autosave import AutosavePolicy
+from app.errors import ScriptoriumError
+from app.ui.editor import Editor
+from app.ui.jobs import run_job
+from app.ui.sidebar import DocumentSidebar
+
+log = logging.getLogger(__name__)
+
+
+class DocumentSession(QObject):
+    """Owns the GUI thread's store connection; loads documents into the editor and saves them back."""
+
+    loaded = Signal(int)  # document id now in the editor
+    saved = Signal(int)
+    message = Signal(str)  # a sentence for the status bar
+
+    def __init__(self, home: Path, editor: Editor, sidebar: DocumentSidebar, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.home, self.editor, self.sidebar, self.window = home, editor, sidebar, parent
+        self.db = store.open_db(home)
+        self.doc_id: int | None = None
+        self.doc_format = "markdown"
+        self.policy = AutosavePolicy()
+        self.timer = QTimer(self, singleShot=True)
+        self.timer.timeout.connect(self.autosave)
+        self._loading = False
+        self.closed = False
+        editor.textChanged.connect(self._edited)
+        editor.focusLost.connect(self.autosave)
+        sidebar.documentChosen.connect(self.open)
+        sidebar.newRequested.connect(self.new)
+        sidebar.renameRequested.connect(self.rename)
+        sidebar.trashRequested.connect(self.trash)
+        sidebar.restoreRequested.connect(self.restore)
+        sidebar.emptyTrashRequested.connect(self.empty_trash)
+        sidebar.filterChanged.connect(lambda _: self.refresh())
+        sidebar.trashToggled.connect(lambda _: self.refresh())
+
+    # -- listing and opening -------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read the sidebar's list: the trash or the documents, filtered by title."""
+        text = self.sidebar.filter.text().strip()
+        if self.sidebar.trash_mode:
+            docs = [d for d in store.list_documents(self.db, include_trashed=True) if d.trashed_at]
+            docs = [d for d in docs if text.lower() in d.title.lower()]
+        else:
+            docs = [d for d in store.list_documents(self.db) if text.lower() in d.title.lower()]
+        self.sidebar.set_documents(docs, self.doc_id)
+
+    def open(self, doc_id: int) -> bool:
+        """Save the current document, then show `doc_id` in the editor."""
+        if doc_id == self.doc_id:
+            return True
+        self.autosave()
+        try:
+            doc = store.get_document(self.db, doc_id)
+        except ScriptoriumError as exc:
+            self.message.emit(str(exc))
+            return False
+        self._loading = True
+        self.editor.set_text(doc.body)
+        self._loading = False
+        self.doc_id, self.doc_format = doc.id, doc.format
+        self.policy.saved()
+        self.window.setWindowTitle(f"{doc.title} — Scriptorium")
+        self.refresh()
+        self.loaded.emit(doc.id)
+        return True
+
+    def open_initial(self, last: int | None) -> None:
+        """Open the last document, else the most recent, else a new one with a word of welcome."""
+        docs = store.list_documents(self.db)
+        ids = {d.id for d in docs}
+        if last in ids:
+            self.open(last)  # type: ignore[arg-type]
+        elif docs:
+            self.open(docs[0].id)
+        else:
+            self.new()
+
+    def new(self) -> int:
+        doc = store.create_document(self.db, "Untitled")
+        self.open(doc.id)
+        self.editor.setFocus()
+        return doc.id
+
+    # -- saving ---------------------------------------------------------------------------
+    def _edited(self) -> None:
+        if self._loading or self.doc_id is None:
+            return
+        self.timer.start(self.policy.edited(time.monotonic() * 1000))
+
+    def autosave(self) -> None:
+        """Store unsaved edits now (after the idle delay, on focus loss, switch and close)."""
+        self.save("autosave")
+
+    def save(self, reason: str = "save") -> None:
+        """Store the editor's text as a revision; an explicit save always labels the latest revision."""
+        self.timer.stop()
+        if self.closed or self.doc_id is None or (reason == "autosave" and not self.policy.dirty):
+            return
+        try:
+            store.save_body(self.db, self.doc_id, self.editor.text(), reason)
+        except ScriptoriumError as exc:
+            self.message.emit(f"Could not save: {exc}")
+            return
+        self.policy.saved()
+        self.saved.emit(self.doc_id)
+
+    # -- sidebar actions ------------------------------------------------------------------
+    def rename(self, doc_id: int) -> None:
+        title, ok = QInputDialog.getText(self.window, "Rename document", "Title:", text=store.get_document(self.db, doc_id).title)
+        if ok and title.strip():
+            self.rename_to(doc_id, title)
+
+    def rename_to(self, doc_id: int, title: str) -> None:
+        store.rename_document(self.db, doc_id, title)
+        if doc_id == self.doc_id:
+            self.window.setWindowTitle(f"{title.strip()} — Scriptorium")
+        self.refresh()
+
+    def trash(self, doc_id: int) -> None:
+        """Move a document to the trash; if it was open, open the next one."""
+        if doc_id == self.doc_id:
+            self.autosave()
+        store.trash_document(self.db, doc_id)
+        self.message.emit("Moved to the trash; open Trash to restore it.")
+        if doc_id == self.doc_id:
+            self.doc_id = None
+            self.open_initial(None)
+        self.refresh()
+
+    def restore(self, doc_id: int) -> None:
+        store.restore_document(self.db, doc_id)
+        self.refresh()
+
+    def empty_trash(self) -> None:
+        answer = QMessageBox.question(self.window, "Empty the trash", "Delete the documents in the trash for good?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.message.emit(f"Deleted {store.empty_trash(self.db)} document(s) for good.")
+            self.refresh()
+
+    # -- import and export (pool threads, each with its own connection) -------------------
+    def import_files(self, paths: list[str] | None = None) -> None:
+        if paths is None:
+            paths, _ = QFileDialog.getOpenFileNames(self.window, "Import documents", "", transfer.IMPORT_FILTER)
+        for path in paths:
+            run_job(transfer.import_job, self.home, Path(path), on_done=self._imported, on_failed=self.message.emit)
+
+    def _imported(self, doc_id: int) -> None:
+        self.message.emit("Imported.")
+        self.open(doc_id)
+
+    def export(self, path: str | None = None, fmt: str | None = None) -> None:
+        """Save, then export the open document to a file chosen in a dialog (or `path`)."""
+        if self.doc_id is None:
+            return
+        self.save("export")
+        if path is None:
+            title = store.get_document(self.db, self.doc_id).title
+            path, chosen = QFileDialog.getSaveFileName(self.window, "Export", transfer.suggested_name(title), transfer.export_filter())
+            if not path:
+                return
+            target, fmt = transfer.export_target(path, chosen)
+        else:
+            target, fmt = transfer.export_target(path, "")
+        run_job(transfer.export_job, self.home, self.doc_id, target, fmt, on_done=lambda p: self.message.emit(f"Exported to {p}."), on_failed=self.message.emit)
+
+    def close(self) -> None:
+        """Save what is unsaved and let the connection go (idempotent: Qt may close a window twice)."""
+        if self.closed:
+            return
+        self.autosave()
+        self.db.close()
+        self.closed = True

@@ -1,0 +1,122 @@
+"""The editor: plain text with light Markdown highlighting, zoom, and edits applied as one undo step."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor, QFocusEvent, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor, QTextDocument
+from PySide6.QtWidgets import QPlainTextEdit
+
+from app.ui.theme import text_font
+
+_HEADING = re.compile(r"^#{1,6}\s.*$")
+_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
+_QUOTE = re.compile(r"^\s*>")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPH = re.compile(r"(?<![*_\w])([*_])(?=\S)(.+?)(?<=\S)\1(?![*_\w])")
+_CODE = re.compile(r"`[^`]+`")
+# A pathological single line (a pasted megabyte with no newline) is left plain rather than scanned per keystroke.
+MAX_HIGHLIGHT_LINE = 20_000
+
+
+class MarkdownHighlighter(QSyntaxHighlighter):
+    """Headings, emphasis, lists, quotes and code spans; per block, so typing re-highlights one line."""
+
+    def __init__(self, document: QTextDocument, dark: bool = False) -> None:
+        super().__init__(document)
+        self.set_dark(dark)
+
+    def set_dark(self, dark: bool) -> None:
+        accent = QColor("#8fb4e8" if dark else "#2a5db0")
+        muted = QColor("#9aa0a6" if dark else "#6b6b6b")
+        self.heading = _format(accent, bold=True)
+        self.marker = _format(muted)
+        self.strong = _format(None, bold=True)
+        self.emph = _format(None, italic=True)
+        self.code = _format(QColor("#c98e4b" if dark else "#9c4f0f"))
+        self.quote = _format(muted, italic=True)
+
+    def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        if not text or len(text) > MAX_HIGHLIGHT_LINE:
+            return
+        if _HEADING.match(text):
+            self.setFormat(0, len(text), self.heading)
+            return
+        if _QUOTE.match(text):
+            self.setFormat(0, len(text), self.quote)
+        if m := _LIST.match(text):
+            self.setFormat(0, m.end(), self.marker)
+        for rx, fmt in ((_STRONG, self.strong), (_EMPH, self.emph), (_CODE, self.code)):
+            for m in rx.finditer(text):
+                self.setFormat(m.start(), m.end() - m.start(), fmt)
+
+
+def _format(color: QColor | None, bold: bool = False, italic: bool = False) -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    if color is not None:
+        fmt.setForeground(color)
+    if bold:
+        fmt.setFontWeight(QFont.Weight.Bold)
+    fmt.setFontItalic(italic)
+    return fmt
+
+
+class Editor(QPlainTextEdit):
+    """The writing surface. `focusLost` lets the window autosave when the writer looks elsewhere."""
+
+    focusLost = Signal()
+    BASE_SIZE = 12.5
+
+    def __init__(self, dark: bool = False) -> None:
+        super().__init__()
+        self.setFont(text_font(self.BASE_SIZE))
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.document().setDocumentMargin(24)
+        self.highlighter = MarkdownHighlighter(self.document(), dark)
+        self.zoom_steps = 0
+        self.setPlaceholderText("Start writing…")
+
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def set_text(self, text: str) -> None:
+        """Replace the whole text; the undo history starts afresh (a different document)."""
+        self.setPlainText(text)
+        self.document().clearUndoRedoStacks()
+        self.document().setModified(False)
+
+    def selection(self) -> tuple[int, int]:
+        """The selection as (start, end) character offsets; equal when nothing is selected."""
+        c = self.textCursor()
+        return c.selectionStart(), c.selectionEnd()
+
+    def anchor_cursor(self, start: int, end: int) -> QTextCursor:
+        """A cursor over [start, end) that Qt keeps in place while the text around it changes."""
+        c = QTextCursor(self.document())
+        c.setPosition(start)
+        c.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        return c
+
+    def replace(self, cursor: QTextCursor, text: str) -> None:
+        """Replace the cursor's selection (or insert at it) as ONE step of the editor's own undo history."""
+        cursor.beginEditBlock()
+        cursor.insertText(text)
+        cursor.endEditBlock()
+        self.setTextCursor(cursor)
+
+    def zoom(self, steps: int) -> None:
+        """Zoom by point-size steps (0: back to the default)."""
+        self.zoom_steps = 0 if steps == 0 else max(-6, min(20, self.zoom_steps + steps))
+        font = self.font()
+        font.setPointSizeF(self.BASE_SIZE + self.zoom_steps)
+        self.setFont(font)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        super().focusOutEvent(event)
+        self.focusLost.emit()
+
+
+def selected_text(cursor: QTextCursor) -> str:
+    """A cursor's selection as plain text (Qt marks paragraph breaks with U+2029)."""
+    return cursor.selectedText().replace("\u2029", "\n").replace("\u2028", "\n")

@@ -1,0 +1,262 @@
+"""The main window: documents on the left, the editor in the middle, the assistant on the right."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QProgressBar, QSplitter, QVBoxLayout, QWidget
+
+from app.desk import prefs
+from app.desk.counting import count, count_delay_ms
+from app.desk.status import device_label, generation_summary
+from app.ui.assist import AssistantController
+from app.ui.assistant import AssistantPanel
+from app.ui.banner import Banner
+from app.ui.documents import DocumentSession
+from app.ui.editor import Editor
+from app.ui.find_bar import FindBar
+from app.ui.sidebar import DocumentSidebar
+from app.ui.theme import apply_theme, is_dark, ui_font
+from app.worker_client import QtWorkerClient
+from inference.protocol import Done, Error, Progress
+
+log = logging.getLogger(__name__)
+
+
+def window_settings(home: Path) -> QSettings:
+    """Window state kept beside the data it shows, so each data directory (and each test) has its own."""
+    return QSettings(str(Path(home) / "window.ini"), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    """Composes the widgets and the two controllers (documents, assistant); owns no SQL and no prompts."""
+
+    def __init__(self, home: Path, backend: str = "llama_cpp", worker_env: dict[str, str] | None = None, start_worker: bool = True) -> None:
+        super().__init__()
+        self.home = Path(home)
+        self.settings = window_settings(self.home)
+        self.setFont(ui_font())
+        self.editor = Editor(dark=is_dark(QApplication.instance()))  # type: ignore[arg-type]
+        self.sidebar = DocumentSidebar()
+        self.panel = AssistantPanel()
+        self.find_bar = FindBar(self.editor)
+        self.find_bar.hide()
+        self.banner = Banner()
+        self.worker = QtWorkerClient(self.home, backend, worker_env, self)
+        self.session = DocumentSession(self.home, self.editor, self.sidebar, self)
+        self.assistant = AssistantController(self.worker, self.panel, self.editor, self.session)
+        self.n_ctx: int | None = None
+        self.load_request: str | None = None
+        self._build_layout()
+        self._build_status()
+        self._build_menus()
+        self._connect()
+        self._restore()
+        if start_worker:
+            self.worker.start()
+
+    # -- building ----------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        middle = QWidget()
+        column = QVBoxLayout(middle)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.editor, 1)
+        column.addWidget(self.find_bar)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("main-splitter")
+        for w in (self.sidebar, middle, self.panel):
+            self.splitter.addWidget(w)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([220, 640, 340])
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.banner)
+        outer.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.resize(1280, 800)
+
+    def _build_status(self) -> None:
+        bar = self.statusBar()
+        self.model_label, self.device_label, self.speed_label, self.count_label = QLabel("Starting…"), QLabel(), QLabel(), QLabel()
+        self.load_bar = QProgressBar(maximumWidth=180, textVisible=False)
+        self.load_bar.hide()
+        for w in (self.model_label, self.device_label, self.load_bar, self.speed_label):
+            bar.addWidget(w)
+        bar.addPermanentWidget(self.count_label)
+        self.count_timer = QTimer(self, singleShot=True)
+        self.count_timer.timeout.connect(self._recount)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file = menu.addMenu("&File")
+        self._action(file, "&New document", self.session.new, QKeySequence.StandardKey.New)
+        self._action(file, "&Save revision", lambda: self.session.save("save"), QKeySequence.StandardKey.Save)
+        self._action(file, "&Import…", lambda: self.session.import_files(), "Ctrl+I")
+        self._action(file, "&Export…", lambda: self.session.export(), "Ctrl+E")
+        self._action(file, "&Revisions…", self.show_revisions, "Ctrl+H")
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit = menu.addMenu("&Edit")
+        self._action(edit, "&Find and replace…", self.find_bar.open_bar, QKeySequence.StandardKey.Find)
+        view = menu.addMenu("&View")
+        self._action(view, "Zoom &in", lambda: self._zoom(1), QKeySequence.StandardKey.ZoomIn)
+        self._action(view, "Zoom &out", lambda: self._zoom(-1), QKeySequence.StandardKey.ZoomOut)
+        self._action(view, "&Reset zoom", lambda: self._zoom(0), "Ctrl+0")
+        themes = QActionGroup(self)
+        theme_menu = view.addMenu("&Theme")
+        current = self.settings.value(prefs.THEME, "system")
+        for name in prefs.THEMES:
+            act = self._action(theme_menu, name.title(), lambda _=False, n=name: self.set_theme(n))
+            act.setCheckable(True)
+            act.setChecked(name == current)
+            themes.addAction(act)
+        assist = menu.addMenu("&Assistant")
+        self._action(assist, "&Continue", lambda: self.assistant.run("continue"), "Ctrl+Return")
+        self._action(assist, "&Accept", self.assistant.accept, "Ctrl+Shift+Return")
+        self._action(assist, "&Stop", self.assistant.stop)
+        self._action(assist, "&Restart the worker", self.restart_worker)
+        tools = menu.addMenu("&Tools")
+        self._action(tools, "&Models…", self.show_models)
+        self._action(tools, "&Settings…", self.show_settings)
+        # Esc stops a stream from anywhere in the window but leaves the find bar's own Esc alone.
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self.editor, self.assistant.stop, context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self.panel, self.assistant.stop, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("Ctrl+Enter"), self, lambda: self.assistant.run("continue"))
+        QShortcut(QKeySequence("Ctrl+Shift+Enter"), self, self.assistant.accept)
+
+    def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def _connect(self) -> None:
+        self.worker.ready.connect(self._worker_ready)
+        self.worker.progress.connect(self._progress)
+        self.worker.died.connect(self._worker_died)
+        self.assistant.generationDone.connect(self._generation_done)
+        self.session.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.session.loaded.connect(lambda _: self._schedule_count())
+        self.editor.textChanged.connect(self._schedule_count)
+        self.editor.selectionChanged.connect(self._schedule_count)
+        hints = QGuiApplication.styleHints()
+        hints.colorSchemeChanged.connect(lambda _: self.set_theme(str(self.settings.value(prefs.THEME, "system")), remember=False))
+
+    # -- worker ------------------------------------------------------------------------------
+    def _worker_ready(self, hello: dict) -> None:
+        self.model_label.setText("Loading the model…")
+        self.load_bar.setRange(0, 0)
+        self.load_bar.show()
+        self.load_request = self.worker.request("load_model", channel="load", on_done=self._model_loaded)
+
+    def _progress(self, request_id: str, event: Progress) -> None:
+        if request_id != self.load_request:
+            return
+        if event.fraction is None:
+            self.load_bar.setRange(0, 0)
+        else:
+            self.load_bar.setRange(0, 1000)
+            self.load_bar.setValue(int(event.fraction * 1000))
+        self.model_label.setText(event.message or "Loading the model…")
+
+    def _model_loaded(self, event: Done | Error) -> None:
+        self.load_bar.hide()
+        if isinstance(event, Error):
+            self.model_label.setText("No model")
+            if event.code not in ("worker_died", "worker_start_failed", "cancelled"):
+                self.banner.show_message(event.message, "Models…", self.show_models)
+            return
+        model = event.result.get("model") or {}
+        self.n_ctx = event.result.get("n_ctx")
+        self.model_label.setText(f"{model.get('name', '?')} · {model.get('quantization', '')}".strip(" ·"))
+        self.device_label.setText(device_label(event.result))
+
+    def _worker_died(self, message: str) -> None:
+        self.model_label.setText("Worker stopped")
+        self.load_bar.hide()
+        self.banner.actionClicked.disconnect()
+        self.banner.show_message(message, "Restart the worker")
+
+    def restart_worker(self) -> None:
+        self.banner.hide()
+        self.model_label.setText("Starting…")
+        self.worker.restart()
+
+    def _generation_done(self, result: dict) -> None:
+        self.speed_label.setText(generation_summary(result.get("stats") or {}, self.n_ctx))
+
+    # -- counts, zoom, theme -----------------------------------------------------------------
+    def _schedule_count(self) -> None:
+        self.count_timer.start(count_delay_ms(self.editor.document().characterCount()))
+
+    def _recount(self) -> None:
+        cursor = self.editor.textCursor()
+        text = cursor.selectedText() if cursor.hasSelection() else self.editor.text()
+        counts = count(text)
+        self.count_label.setText(("Selection: " if cursor.hasSelection() else "") + counts.label())
+
+    def _zoom(self, steps: int) -> None:
+        self.editor.zoom(steps)
+        self.settings.setValue(prefs.ZOOM, self.editor.zoom_steps)
+
+    def set_theme(self, theme: str, remember: bool = True) -> None:
+        app = QApplication.instance()
+        name = apply_theme(app, theme)  # type: ignore[arg-type]
+        self.editor.highlighter.set_dark(name == "dark")
+        self.editor.highlighter.rehighlight()
+        if remember:
+            self.settings.setValue(prefs.THEME, theme)
+
+    # -- dialogs -----------------------------------------------------------------------------
+    def show_revisions(self) -> None:
+        from app.ui.revisions import RevisionsDialog
+
+        if self.session.doc_id is not None:
+            self.session.save("autosave")
+            RevisionsDialog(self.session, self).open()
+
+    def show_models(self) -> None:
+        from app.ui.models_dialog import ModelManager
+
+        ModelManager(self.home, self).open()
+
+    def show_settings(self) -> None:
+        from app.ui.settings_dialog import SettingsDialog
+
+        SettingsDialog(self.worker, self.session.db, self).open()
+
+    # -- state -------------------------------------------------------------------------------
+    def _restore(self) -> None:
+        s = self.settings
+        if geometry := s.value(prefs.GEOMETRY):
+            self.restoreGeometry(geometry)
+        if sizes := s.value(prefs.SPLITTER):
+            self.splitter.restoreState(sizes)
+        zoom = int(s.value(prefs.ZOOM, 0) or 0)
+        if zoom:
+            self.editor.zoom(zoom)
+        last = s.value(prefs.LAST_DOCUMENT)
+        self.session.open_initial(int(last) if last not in (None, "") else None)
+
+    def save_state(self) -> None:
+        self.settings.setValue(prefs.GEOMETRY, self.saveGeometry())
+        self.settings.setValue(prefs.SPLITTER, self.splitter.saveState())
+        if self.session.doc_id is not None:
+            self.settings.setValue(prefs.LAST_DOCUMENT, self.session.doc_id)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        """Save the text and the layout, then let the worker go (politely, then firmly)."""
+        self.session.close()
+        self.save_state()
+        self.assistant.discard()
+        self.worker.shutdown()
+        super().closeEvent(event)
