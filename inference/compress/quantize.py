@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
+import os
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,21 +76,52 @@ def _run_in_thread(src: Path, partial: Path, options: QuantizeOptions, expected:
 
     # Daemon: on KeyboardInterrupt the main thread deletes the partial and exits without waiting for native code.
     worker = threading.Thread(target=work, name="llama-quantize", daemon=True)
-    worker.start()
-    while worker.is_alive():
-        worker.join(_POLL_S)
-        if progress:
-            size = partial.stat().st_size if partial.exists() else 0
-            progress(f"quantize {options.qtype}", min(0.99, size / max(expected, 1)))
+    with _native_stderr() as native_log:
+        worker.start()
+        while worker.is_alive():
+            worker.join(_POLL_S)
+            if progress:
+                size = partial.stat().st_size if partial.exists() else 0
+                progress(f"quantize {options.qtype}", min(0.99, size / max(expected, 1)))
     if "error" in outcome:
         raise CompressError(f"llama.cpp could not quantize {src.name}: {outcome['error']}.") from outcome["error"]  # type: ignore[misc]
     if outcome.get("rc") != 0:
         raise CompressError(
-            f"llama.cpp could not quantize {src.name} to {options.qtype} (code {outcome.get('rc')}); "
+            f"llama.cpp could not quantize {src.name} to {options.qtype} ({_last_error(native_log)}); "
             "run with --verbose to see its log, or choose another type (IQ types below 4 bits need an importance matrix)."
         )
     if progress:
         progress(f"quantize {options.qtype}", 1.0)
+
+
+@contextlib.contextmanager
+def _native_stderr():
+    """Send native stderr (llama.cpp prints a line per fallback tensor there) to a temp file, logged at debug.
+
+    Yields a list that holds the captured lines once the block ends. With --verbose the output is left alone.
+    """
+    lines: list[str] = []
+    if log.isEnabledFor(logging.DEBUG):
+        yield lines
+        return
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines.extend(sink.read().decode("utf-8", "replace").splitlines())
+            for line in lines:
+                log.debug("llama.cpp: %s", line)
+
+
+def _last_error(lines: list[str]) -> str:
+    """The most telling native log line for an error message."""
+    errors = [ln.strip() for ln in lines if "error" in ln.lower() or "requires" in ln.lower()]
+    return errors[-1] if errors else "no reason given"
 
 
 def _llama_quantize(src: Path, dst: Path, options: QuantizeOptions) -> int:
