@@ -83,9 +83,13 @@ class QtWorkerClient(QObject):
         proc.errorOccurred.connect(lambda err, p=proc: self._error(p, err))
         proc.finished.connect(lambda code, status, p=proc: self._gone(p, f"exit code {code}"))
         self.proc = proc
-        cmd = worker_command(self.home, self.backend)
+        cmd = self.command()
         proc.start(cmd[0], cmd[1:])
         self.request("hello", on_done=self._hello)
+
+    def command(self) -> list[str]:
+        """The worker's command line."""
+        return worker_command(self.home, self.backend)
 
     def shutdown(self) -> None:
         """Stop politely (shutdown, end of input), then terminate, then kill; `stopped` follows."""

@@ -31,7 +31,6 @@ class FindBar(QWidget):
         close.clicked.connect(self.close_bar)
         layout.addWidget(close)
         self.find_edit.returnPressed.connect(self.find_next)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close_bar, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("Shift+Return"), self.find_edit, self.find_previous, context=Qt.ShortcutContext.WidgetShortcut)
 
     def open_bar(self) -> None:

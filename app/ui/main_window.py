@@ -119,16 +119,20 @@ class MainWindow(QMainWindow):
         assist = menu.addMenu("&Assistant")
         self._action(assist, "&Continue", lambda: self.assistant.run("continue"), "Ctrl+Return")
         self._action(assist, "&Accept", self.assistant.accept, "Ctrl+Shift+Return")
-        self._action(assist, "&Stop", self.assistant.stop)
+        self._action(assist, "&Stop", self._escape, Qt.Key.Key_Escape)
         self._action(assist, "&Restart the worker", self.restart_worker)
         tools = menu.addMenu("&Tools")
         self._action(tools, "&Models…", self.show_models)
         self._action(tools, "&Settings…", self.show_settings)
-        # Esc stops a stream from anywhere in the window but leaves the find bar's own Esc alone.
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self.editor, self.assistant.stop, context=Qt.ShortcutContext.WidgetShortcut)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self.panel, self.assistant.stop, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("Ctrl+Enter"), self, lambda: self.assistant.run("continue"))
         QShortcut(QKeySequence("Ctrl+Shift+Enter"), self, self.assistant.accept)
+
+    def _escape(self) -> None:
+        """Esc closes the find bar when it has the focus, and otherwise stops the suggestion."""
+        if self.find_bar.isVisible() and self.find_bar.isAncestorOf(QApplication.focusWidget()):
+            self.find_bar.close_bar()
+        else:
+            self.assistant.stop()
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         act = QAction(text, self)
@@ -182,8 +186,7 @@ class MainWindow(QMainWindow):
     def _worker_died(self, message: str) -> None:
         self.model_label.setText("Worker stopped")
         self.load_bar.hide()
-        self.banner.actionClicked.disconnect()
-        self.banner.show_message(message, "Restart the worker")
+        self.banner.show_message(message, "Restart the worker", self.restart_worker)
 
     def restart_worker(self) -> None:
         self.banner.hide()

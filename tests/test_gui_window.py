@@ -1,0 +1,122 @@
+"""The real window on the offscreen platform, driven through its widgets with the fake worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from PySide6.QtCore import Qt
+
+from app import store
+from tests.gui_helpers import gui_home, make_window, type_into, wait_phase  # noqa: F401 (fixtures)
+
+
+def test_continue_accept_is_one_undo_step(qtbot, make_window):
+    window = make_window(reply=" and the rain kept falling.")
+    type_into(qtbot, window, "It was late")
+    qtbot.keyClick(window.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_phase(qtbot, window, "ready")
+    assert window.panel.preview.toPlainText() == " and the rain kept falling."
+    assert "tokens/s" in window.speed_label.text()
+    qtbot.keyClick(window.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.editor.text() == "It was late and the rain kept falling."
+    window.editor.undo()
+    assert window.editor.text() == "It was late"
+    window.editor.undo()
+    assert window.editor.text() != "It was late"  # the typing before is its own history
+
+
+def test_stop_keeps_what_arrived_and_accepts_it(qtbot, make_window):
+    window = make_window(reply="one two three four five six seven eight nine ten " * 20, delay_ms=5)
+    type_into(qtbot, window, "Count:")
+    window.assistant.run("continue")
+    qtbot.waitUntil(lambda: len(window.panel.preview.toPlainText()) > 10, timeout=5000)
+    qtbot.keyClick(window.editor, Qt.Key.Key_Escape)
+    wait_phase(qtbot, window, "stopped")
+    partial = window.assistant.suggestion.text
+    assert 0 < len(partial) < 1000
+    with qtbot.waitSignal(window.worker.finished, timeout=5000):
+        pass  # the cancelled request's terminal event arrives; it must change nothing
+    assert window.assistant.suggestion.text == partial
+    assert window.assistant.accept()
+    assert window.editor.text() == "Count:" + partial
+
+
+def test_retry_supersedes_the_running_request(qtbot, make_window):
+    window = make_window(reply="abcdefghij" * 30, delay_ms=5)
+    type_into(qtbot, window, "Letters:")
+    first = window.assistant.run("continue")
+    qtbot.waitUntil(lambda: len(window.panel.preview.toPlainText()) > 5, timeout=5000)
+    window.assistant.stop()
+    window.assistant.retry()
+    assert window.assistant.suggestion.request_id != first
+    wait_phase(qtbot, window, "ready")
+    assert window.panel.preview.toPlainText() == ("abcdefghij" * 30)[:200]  # max_tokens 200
+
+
+def test_rewrite_reviewed_hunk_by_hunk(qtbot, make_window):
+    window = make_window(reply="The cat sat on a warm mat today.")
+    window.editor.setPlainText("Intro. The cat sat on the mat. End.")
+    start = len("Intro. ")
+    window.editor.setTextCursor(window.editor.anchor_cursor(start, start + len("The cat sat on the mat.")))
+    window.assistant.run("rewrite")
+    wait_phase(qtbot, window, "ready")
+    review = window.panel.review
+    assert review is not None and len(review.changes) >= 2
+    # Reject the first change, accept the rest.
+    window.panel.decide(review.changes[0], False)
+    for i in review.changes[1:]:
+        window.panel.decide(i, True)
+    expected = review.result()
+    assert window.assistant.accept()
+    assert window.editor.text() == "Intro. " + expected + " End."
+    assert "warm" not in expected and "today" in expected
+    window.editor.undo()
+    assert window.editor.text() == "Intro. The cat sat on the mat. End."
+
+
+def test_autosave_then_a_second_window_shows_the_text(qtbot, make_window, gui_home):
+    window = make_window()
+    window.session.policy.idle_ms = 50  # the real delay is 2 s; the rule under test is the same
+    type_into(qtbot, window, "Saved without asking.")
+    db = store.open_db(gui_home)
+    qtbot.waitUntil(lambda: store.get_document(db, window.session.doc_id).body == "Saved without asking.", timeout=3000)
+    doc_id = window.session.doc_id
+    second = make_window(ready=False)
+    assert second.session.doc_id == doc_id
+    assert second.editor.text() == "Saved without asking."
+
+
+def test_killed_worker_shows_a_banner_and_restarts(qtbot, make_window):
+    window = make_window(reply=" again.")
+    type_into(qtbot, window, "Kept safe")
+    os.kill(window.worker.pid, signal.SIGKILL)
+    qtbot.waitUntil(window.banner.isVisible, timeout=5000)
+    assert "stopped unexpectedly" in window.banner.label.text()
+    assert window.editor.text() == "Kept safe"
+    qtbot.mouseClick(window.banner.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.worker.running and window.model_label.text().startswith("tiny"), timeout=10000)
+    window.assistant.run("continue")
+    wait_phase(qtbot, window, "ready")
+    assert window.assistant.accept()
+    assert window.editor.text() == "Kept safe again."
+
+
+def test_generation_during_a_crash_finishes_as_failed(qtbot, make_window):
+    window = make_window(reply="x" * 500, delay_ms=20)
+    type_into(qtbot, window, "Go")
+    window.assistant.run("continue")
+    qtbot.waitUntil(lambda: window.panel.preview.toPlainText() != "", timeout=5000)
+    os.kill(window.worker.pid, signal.SIGKILL)
+    wait_phase(qtbot, window, "failed")
+    assert window.editor.text() == "Go"
+
+
+def test_generations_are_logged(qtbot, make_window, gui_home):
+    window = make_window(reply=" logged.")
+    type_into(qtbot, window, "This is")
+    window.assistant.run("continue")
+    wait_phase(qtbot, window, "ready")
+    logged = store.list_generations(store.open_db(gui_home))
+    assert logged and logged[0].output == " logged." and logged[0].task == "continue"
+    assert logged[0].document_id == window.session.doc_id
