@@ -24,6 +24,8 @@ $(STAMP): pyproject.toml Makefile
 		mkdir -p $(LLAMA_WHEELS); \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel -q --no-deps --no-cache-dir -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION); \
 	fi
+	# First with its dependencies; then forced, so a same-version build with other flags is replaced.
+	$(PIP) install -q $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(PIP) install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(PIP) install -q -e '.[test]'
 	$(PY) -m app.cli models prepare
