@@ -54,7 +54,13 @@ def type_into(qtbot, window, text: str) -> None:
     cursor.movePosition(cursor.MoveOperation.End)
     editor.setTextCursor(cursor)
     editor.setFocus()
-    qtbot.keyClicks(editor, text)
+    # QTest aborts on a newline or a character outside Latin-1 in keyClicks: press Enter between lines.
+    from PySide6.QtCore import Qt
+
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            qtbot.keyClick(editor, Qt.Key.Key_Return)
+        qtbot.keyClicks(editor, line)
 
 
 def wait_phase(qtbot, window, *names: str, timeout: int = 10000) -> None:
