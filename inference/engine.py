@@ -124,9 +124,9 @@ class Engine:
         if self.model is None:
             raise NoModel("No model is loaded; send load_model first.")
         t_start = time.perf_counter()
-        prompt, notes = self._fit(params)
-        prompt_text = self._prompt_text(prompt)
-        ids = self.backend.tokenize(prompt_text, add_bos=True)
+        prompt, prompt_text, ids, notes = self._fit(params)
+        if cancel.is_set():
+            raise Cancelled("Generation was stopped.")
         stats = GenerationStats()
         stream = _TextStream(prompt, emit)
         t_first = t_last = None
@@ -154,24 +154,26 @@ class Engine:
 
         return render_chat(self.model.chat_template or "", prompt.messages)  # type: ignore[union-attr]
 
-    def _fit(self, params: GenerateParams) -> tuple[Prompt, list[str]]:
+    def _fit(self, params: GenerateParams) -> tuple[Prompt, str, list[int], list[str]]:
         """Shrink the text until prompt + answer fit the context, keeping what is nearest the cursor."""
         prompt = self.render(params)
         budget = self.backend.n_ctx - params.max_tokens - CONTEXT_MARGIN
         if budget <= 0:
             raise BadRequest(f"max_tokens {params.max_tokens} leaves no room for a prompt in a context of {self.backend.n_ctx} tokens.")
-        n = len(self.backend.tokenize(self._prompt_text(prompt)))
-        if n <= budget or params.raw_prompt is not None:
-            return prompt, []
-        text, cursor = params.text, len(params.text) if params.cursor is None else params.cursor
-        fitted = Fitted(text)
+        text = self._prompt_text(prompt)
+        ids = self.backend.tokenize(text, add_bos=True)
+        if len(ids) <= budget or params.raw_prompt is not None:
+            return prompt, text, ids, []
+        cursor = len(params.text) if params.cursor is None else params.cursor
+        fitted = Fitted(params.text)
         for _ in range(12):
-            keep = max(1, int(len(fitted.text) * budget / n * 0.95))
-            fitted = fit_around_cursor(text, cursor, keep, before_only=params.task == "continue")
-            trial = self.render(_replace_text(params, fitted.text))
-            n = len(self.backend.tokenize(self._prompt_text(trial)))
-            if n <= budget:
-                return trial, [fitted.note()]
+            keep = max(1, int(len(fitted.text) * budget / len(ids) * 0.95))
+            fitted = fit_around_cursor(params.text, cursor, keep, before_only=params.task == "continue")
+            prompt = self.render(_replace_text(params, fitted.text))
+            text = self._prompt_text(prompt)
+            ids = self.backend.tokenize(text, add_bos=True)
+            if len(ids) <= budget:
+                return prompt, text, ids, [fitted.note()]
         raise BadRequest("The request does not fit the model's context even after shortening the text; lower max_tokens.")
 
 
