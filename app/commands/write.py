@@ -49,7 +49,7 @@ def read_text(args: argparse.Namespace) -> tuple[str, int | None]:
             raise UserError(f"No file at {path}; check the path.") from None
         except UnicodeDecodeError:
             raise UserError(f"{path} is not UTF-8 text; convert it or import it with `scriptorium docs import`.") from None
-    if args.text_file != "-" and sys.stdin.isatty() and args.task not in ("brainstorm", "outline"):
+    if sys.stdin.isatty():
         print("Type or paste the text, then press Ctrl+D.", file=sys.stderr)
     return sys.stdin.read(), None
 
