@@ -55,3 +55,20 @@ gpu-llama: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
+
+# PNGs of the real window under Xvfb with real fonts (assets/screenshots/, shown by the README).
+# Qt's xcb plugin needs the libxcb/xkb packages below; without a window manager Qt never activates the window.
+SHOT_PACKAGES := xvfb openbox fonts-noto-cjk libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
+SHOT_DISPLAY ?= :97
+screenshots: install
+	@missing=$$(for p in $(SHOT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing $$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	mkdir -p assets/screenshots
+	Xvfb $(SHOT_DISPLAY) -screen 0 1600x1000x24 -nolisten tcp & xvfb=$$!; \
+	sleep 1; DISPLAY=$(SHOT_DISPLAY) openbox & wm=$$!; sleep 1; \
+	DISPLAY=$(SHOT_DISPLAY) QT_QPA_PLATFORM=xcb $(PY) -m app.ui.screenshots assets/screenshots $(SHOT_ARGS); rc=$$?; \
+	kill $$wm $$xvfb; exit $$rc

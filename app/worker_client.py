@@ -215,8 +215,8 @@ class QtWorkerClient(QObject):
 
     def _gone(self, proc: QProcess, why: str, code: str = ErrorCode.WORKER_DIED) -> None:
         """The process ended (or never began): every open request finishes with an error, once."""
-        if proc is not self.proc:
-            return
+        if proc is not self.proc or not isValid(self):
+            return  # a stale process, or this client is being destroyed at exit
         self.proc = None
         if isValid(proc):
             proc.deleteLater()

@@ -63,7 +63,7 @@ class AssistantPanel(QWidget):
         for i, task in enumerate(TASKS):
             button = QPushButton(TASK_LABELS.get(task, task.title()))
             button.setObjectName(f"task-{task}")
-            button.clicked.connect(lambda _=False, t=task: self.taskRequested.emit(t))
+            button.clicked.connect(self._task_clicked)
             grid.addWidget(button, i // 2, i % 2)
             self.task_buttons[task] = button
         self.task_buttons["continue"].setToolTip("Continue the text at the cursor (Ctrl+Enter)")
@@ -93,6 +93,12 @@ class AssistantPanel(QWidget):
         self.buttons["reject_all"].clicked.connect(lambda: self._decide_all(False))
         self.buttons["stop"].setToolTip("Stop the generation (Esc)")
         self.buttons["accept"].setToolTip("Accept the suggestion (Ctrl+Shift+Enter)")
+
+    def _task_clicked(self) -> None:
+        button = self.sender()
+        task = next((t for t, b in self.task_buttons.items() if b is button), None)
+        if task is not None:
+            self.taskRequested.emit(task)
 
     def options(self, task: str) -> dict:
         """The instruction and language for a task, from the panel's fields."""
