@@ -19,6 +19,9 @@ ProgressFn = Callable[[str, float | None], None]
 # llama-perplexity's default window: long enough for real context, short enough that the all-position
 # logits buffer (window x vocabulary x 4 bytes: 512 MiB for Gemma's 262k vocabulary) stays affordable.
 WINDOW = 512
+# Reference logits kept between candidates when they fit (a quarter of free memory, at most 2 GiB):
+# each comparison then runs one model, not two.
+CACHE_LIMIT = 2 * 1024**3
 # Rows of logits turned into probabilities at once, to bound the float temporaries (64 x 262k x 4 = 64 MiB each).
 _ROWS = 64
 
@@ -94,12 +97,15 @@ class Evaluator:
 
     def __init__(self, reference: Path, tokens: list[int], window: int = WINDOW) -> None:
         self.reference = reference
-        self.window = window
-        self._ref = _open(reference, n_ctx=window, logits_all=True)
+        self.window = min(window, len(tokens) + 1)  # a short text needs no larger context or logits buffer
+        self._ref = _open(reference, n_ctx=self.window, logits_all=True)
         bos = self._ref.token_bos()
-        self.windows = windows(tokens, bos if bos >= 0 else None, window)
+        self.windows = windows(tokens, bos if bos >= 0 else None, self.window)
         if not self.windows:
             raise ValueError("the held-out text gives fewer than two tokens; give a longer text")
+        positions = sum(len(w) for w in self.windows)
+        budget = min(CACHE_LIMIT, psutil.virtual_memory().available // 4)
+        self._cache: dict[int, np.ndarray] | None = {} if positions * self._ref.n_vocab() * 4 <= budget else None
 
     def close(self) -> None:
         """Free the reference model."""
@@ -127,15 +133,26 @@ class Evaluator:
             ppl_candidate=float(np.exp(nll_cand.mean())),
         )
 
+    def _reference_logits(self, index: int, window: list[int]) -> np.ndarray:
+        """The reference's logits for a window: from the cache, or evaluated now (and cached when they fit)."""
+        if self._cache is not None and index in self._cache:
+            return self._cache[index]
+        self._ref.reset()
+        self._ref.eval(window)
+        logits = self._ref.scores[: len(window)]
+        if self._cache is not None:
+            logits = self._cache.setdefault(index, logits.copy())
+        return logits
+
     def _window_stats(self, cand, window: list[int], index: int, progress: ProgressFn | None) -> tuple[np.ndarray, ...]:
         """Evaluate one window on both models; position i's logits predict token i + 1."""
-        for llm in (self._ref, cand):
-            llm.reset()
-            llm.eval(window)
         n = len(window) - 1
+        ref = self._reference_logits(index, window)
+        cand.reset()
+        cand.eval(window)
         targets = np.asarray(window[1:], dtype=np.int64)
         chunks = [
-            _compare_rows(self._ref.scores[s : min(s + _ROWS, n)], cand.scores[s : min(s + _ROWS, n)], targets[s : s + _ROWS])
+            _compare_rows(ref[s : min(s + _ROWS, n)], cand.scores[s : min(s + _ROWS, n)], targets[s : s + _ROWS])
             for s in range(0, n, _ROWS)
         ]
         if progress:
