@@ -43,7 +43,8 @@ def test_ask_targets_the_selection_or_the_cursor():
     ask = make_ask("rewrite", doc, 9, 5)
     assert (ask.start, ask.end, ask.text, ask.source) == (5, 9, "Two.", "Two.")
     cont = make_ask("continue", doc, 4, 4, doc_id=7)
-    assert (cont.start, cont.end, cont.cursor, cont.text) == (4, 4, 4, doc)
+    assert (cont.start, cont.end, cont.cursor, cont.text) == (4, 4, None, "One.")
+    assert len(make_ask("continue", "x" * 200_000, 150_000, 150_000).text) == 65_536
     assert cont.params()["doc_key"] == "doc-7"
     whole = make_ask("proofread", doc, 3, 3)
     assert (whole.start, whole.end, whole.source) == (0, len(doc), doc)

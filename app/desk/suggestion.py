@@ -13,6 +13,9 @@ from enum import Enum
 TRACKED_TASKS = frozenset({"rewrite", "proofread"})
 # Tasks that work on the whole document when nothing is selected (and then replace it).
 WHOLE_TEXT_TASKS = frozenset({"rewrite", "proofread"})
+# A continuation reads at most this much before the cursor: several times what an 8k-token context holds,
+# so the worker still chooses the cut, but a megabyte document is not re-sent and re-tokenized per request.
+CONTINUE_CHARS = 65_536
 
 
 class Phase(Enum):
@@ -54,9 +57,10 @@ def make_ask(task: str, document: str, sel_start: int, sel_end: int, **options: 
         start, end = 0, len(document)
     if start != end:
         return Ask(task, document[start:end], start, end, document[start:end], **options)  # type: ignore[arg-type]
-    # A continuation reads everything before the cursor; other tasks read the whole document.
-    cursor = start if task == "continue" else None
-    return Ask(task, document, start, start, "", cursor=cursor, **options)  # type: ignore[arg-type]
+    # A continuation reads what comes before the cursor; other tasks read the whole document.
+    if task == "continue":
+        return Ask(task, document[max(0, start - CONTINUE_CHARS):start], start, start, "", **options)  # type: ignore[arg-type]
+    return Ask(task, document, start, start, "", **options)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
