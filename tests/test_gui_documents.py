@@ -118,7 +118,11 @@ def test_real_worker_with_the_tiny_model(qtbot, make_window):
     assert window.device_label.text() in ("CPU",) or window.device_label.text().startswith("GPU")
     type_into(qtbot, window, "The garden was quiet")
     window.assistant.run("continue")
-    wait_phase(qtbot, window, "ready", "failed", timeout=20000)
+    # The real path, not its speed: a few characters from llama.cpp, then Stop and accept what came.
+    qtbot.waitUntil(lambda: len(window.assistant.suggestion.text.strip()) >= 3 or window.assistant.suggestion.phase.value != "running", timeout=30000)
+    window.assistant.stop()
     suggestion = window.assistant.suggestion
-    assert suggestion.phase.value == "ready", suggestion.error
-    assert window.assistant.accept() or not suggestion.text.strip()
+    assert suggestion.phase.value in ("ready", "stopped"), suggestion.error
+    text = suggestion.text
+    assert window.assistant.accept()
+    assert window.editor.text() == "The garden was quiet" + text
