@@ -90,8 +90,9 @@ class Outcome:
 class Engine:
     """Owns one backend and the loaded model; runs generations one at a time."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, cache_db: Path | None = None) -> None:
         self.backend = backend
+        self.cache_db = cache_db  # <home>/cache.db for session caches; None keeps them in memory only
         self.model: ModelInfo | None = None
         self.load_info: dict = {}
 
@@ -101,6 +102,7 @@ class Engine:
             return self.load_info
         self.model = None
         self.load_info = self.backend.load(Path(model.path), options)
+        self.backend.attach_cache(self.cache_db, model.sha256)
         self.model = model
         return self.load_info
 

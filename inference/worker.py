@@ -139,7 +139,7 @@ class Worker:
     def op_generate(self, request: Request, cancel: threading.Event) -> dict:
         if self.engine.model is None or request.params.get("model"):
             self.op_load_model(Request(request.id, "load_model", {"model": request.params.get("model")}), cancel)
-        params = GenerateParams.from_wire(request.params)
+        params = self._resolve_draft(GenerateParams.from_wire(request.params))
 
         def emit(text: str, n: int) -> None:
             self.emit(Token(request.id, text, n))
@@ -154,6 +154,18 @@ class Worker:
 
     def op_cache_stats(self, request: Request, cancel: threading.Event) -> dict:
         return self.engine.backend.cache_stats()
+
+    def op_cache_clear(self, request: Request, cancel: threading.Event) -> dict:
+        return self.engine.backend.cache_clear()
+
+    def _resolve_draft(self, params: GenerateParams) -> GenerateParams:
+        """`draft:NAME` names a registered model or a file; the backend is handed its path."""
+        if not params.speculative.startswith("draft:"):
+            return params
+        from dataclasses import replace
+
+        info = self.registry.get(params.speculative.removeprefix("draft:"))
+        return replace(params, speculative=f"draft:{info.path}")
 
     def op_embed(self, request: Request, cancel: threading.Event) -> dict:
         raise WorkerError("Embeddings arrive with the corpus workbench; this worker does not compute them yet.", code=ErrorCode.UNSUPPORTED)
@@ -200,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="worker %(levelname)s %(name)s: %(message)s")
     out = _protocol_stdout()
     stdin = open(sys.stdin.fileno(), "r", encoding="utf-8", errors="replace", closefd=False)
-    worker = Worker(Engine(backends.base.create(args.backend)), home_dir(args.home), out)
+    home = home_dir(args.home)
+    worker = Worker(Engine(backends.base.create(args.backend), cache_db=home / "cache.db"), home, out)
     threading.Thread(target=worker.read_loop, args=(stdin,), name="stdin-reader", daemon=True).start()
     worker.serve()
     worker.engine.backend.unload()

@@ -57,6 +57,7 @@ class LoadOptions:
     n_gpu_layers: int = -1  # every layer when the build supports a GPU; ignored otherwise
     n_threads: int | None = None
     n_batch: int = 512
+    cache_budget_mb: int | None = None  # cache.db size budget; None: SCRIPTORIUM_CACHE_BUDGET_MB or 2048
 
 
 class Backend(ABC):
@@ -95,6 +96,13 @@ class Backend(ABC):
     def cache_stats(self) -> dict:
         """What the backend's caches hold; empty when it has none."""
         return {}
+
+    def attach_cache(self, db_path: Path | None, model_sha256: str) -> None:
+        """Keep session caches of the loaded model (identified by its checksum) in db_path; a no-op without caches."""
+
+    def cache_clear(self) -> dict:
+        """Forget every saved session state; returns {"deleted": rows}."""
+        return {"deleted": 0}
 
 
 BackendFactory = Callable[[], Backend]
