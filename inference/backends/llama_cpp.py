@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import psutil
 
 from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams
+from inference.backends.llama_session import restore_state, seq_pos_min, snapshot_state, speculative_decode, state_identity
+from inference.cache import DEFAULT_MEMORY_MB, SessionCache, budget_bytes, usable_prefix
+from inference.cache import clear as clear_states
 from inference.models import inspect_gguf
-from inference.protocol import ErrorCode, ModelError, NoModel
+from inference.protocol import BadRequest, ErrorCode, ModelError, NoModel
+from inference.speculative import Controller, DraftModel, Drafter, PromptLookup, same_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +63,17 @@ def _check_memory(size_bytes: int, path: Path) -> None:
 
 
 class LlamaCppBackend(Backend):
-    """Generation through llama.cpp, reusing the longest common token prefix of the previous request."""
+    """Generation through llama.cpp with session caches (inference.cache) and speculative decoding (inference.speculative)."""
 
     name = "llama_cpp"
 
     def __init__(self) -> None:
         self.llm: Any = None
         self._n_swa = 0
+        self.options = LoadOptions()
+        self.cache: SessionCache | None = None
+        self.controller = Controller()
+        self.drafters: dict[str, Drafter] = {"lookup": PromptLookup()}
 
     def load(self, path: Path, options: LoadOptions) -> dict:
         info = inspect_gguf(path, sha256="-")  # validate before native code sees the file
@@ -78,6 +87,7 @@ class LlamaCppBackend(Backend):
             raise ModelError(f"llama.cpp could not load {Path(path).name} ({exc}); the file may be damaged or of an unsupported variant.") from None
         import llama_cpp
 
+        self.options = options
         self._n_swa = int(llama_cpp.llama_model_n_swa(self.llm.model))
         gpu = gpu_offload_supported() and options.n_gpu_layers != 0
         return {
@@ -88,6 +98,14 @@ class LlamaCppBackend(Backend):
             "n_threads": self.llm.n_threads,
             "system_info": llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip(),
         }
+
+    def attach_cache(self, db_path: Path | None, model_sha256: str) -> None:
+        """Keep document states for this model in memory and, when db_path is given, in cache.db."""
+        if self.cache is not None:
+            self.cache.close()
+        budget = budget_bytes(self.options.cache_budget_mb)
+        memory = budget_bytes(None, "SCRIPTORIUM_CACHE_MEMORY_MB", DEFAULT_MEMORY_MB)
+        self.cache = SessionCache(state_identity(self._model, model_sha256), db_path, budget, memory)
 
     @property
     def _model(self) -> Any:
@@ -111,40 +129,37 @@ class LlamaCppBackend(Backend):
         return int(self._model.n_ctx())
 
     def reusable_prefix(self, prompt: list[int]) -> int:
-        """How many leading prompt tokens the KV cache already holds and can keep.
-
-        With a sliding window (swa_full=False) the cache forgets positions older than the window,
-        so truncating back past them would attend to missing keys: then nothing is reusable.
-        """
+        """How many leading prompt tokens the live KV cache already holds and can keep (sliding window aware)."""
         llm = self._model
-        common = 0
-        for a, b in zip(llm._input_ids, prompt):
-            if a != b:
-                break
-            common += 1
-        if common and self._n_swa and common < llm.n_tokens:
-            import llama_cpp
-
-            pos_min = llama_cpp.llama_memory_seq_pos_min(llama_cpp.llama_get_memory(llm.ctx), 0)
-            if pos_min > max(0, common - self._n_swa):
-                return 0
-        return common
+        return usable_prefix(llm._input_ids, seq_pos_min(llm), prompt, self._n_swa)
 
     def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[int]:
         llm = self._model
         if len(prompt) >= llm.n_ctx():
             raise ModelError(f"The prompt has {len(prompt)} tokens but the context holds {llm.n_ctx()}.", code=ErrorCode.CONTEXT_OVERFLOW)
+        stats.prompt_tokens = len(prompt)
+        self._restore_best(prompt, context.doc_key, stats)
+        drafter = self._drafter(params, context, stats)
+        try:
+            if drafter is None:
+                yield from self._plain(prompt, params, stats)
+            else:
+                yield from speculative_decode(self, prompt, drafter, params, stats, context)
+        finally:
+            self._remember(context.doc_key, stats)
+
+    def _plain(self, prompt: list[int], params: SamplingParams, stats: GenerationStats) -> Iterator[int]:
+        """Decoding one token at a time through Llama.generate, which keeps the longest common prefix itself."""
+        llm = self._model
         reused = self.reusable_prefix(prompt)
         if reused == 0:
             llm.reset()
         # Llama.generate re-decodes the last prompt token when the whole prompt is cached, to refresh logits.
         stats.tokens_reused = min(reused, len(prompt) - 1)
-        stats.prompt_tokens = len(prompt)
         if params.seed is not None:
             llm.set_seed(params.seed)
-        sampling = _sampling_kwargs(params)
         budget = min(params.max_tokens, llm.n_ctx() - len(prompt))
-        for token in llm.generate(prompt, reset=True, **sampling):
+        for token in llm.generate(prompt, reset=True, **_sampling_kwargs(params)):
             if self.is_end(token):
                 return
             stats.generated_tokens += 1
@@ -152,7 +167,84 @@ class LlamaCppBackend(Backend):
             if stats.generated_tokens >= budget:
                 return
 
+    # -- session caches ------------------------------------------------------------------------
+    def _restore_best(self, prompt: list[int], doc_key: str | None, stats: GenerationStats) -> None:
+        """Switch the live context to the document's saved state when it keeps more of the prompt."""
+        live = self.reusable_prefix(prompt)
+        stats.extra["cache"] = "live" if live else "cold"
+        if self.cache is None or doc_key is None:
+            return
+        found = self.cache.best(doc_key, prompt, self._n_swa, better_than=live)
+        if found is None:
+            return
+        state, _n, where = found
+        t0 = time.perf_counter()
+        if restore_state(self._model, state):
+            stats.extra["cache"] = where
+            stats.extra["cache_restore_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        else:
+            log.warning("discarding a session cache of %s that llama.cpp refused (mismatched state)", doc_key)
+            self.cache.discard(state)
+            self._model.reset()
+            stats.extra["cache"] = "cold"
+
+    def _remember(self, doc_key: str | None, stats: GenerationStats) -> None:
+        """Snapshot the document's state into memory; cache.db is written by a background thread."""
+        if self.cache is None or doc_key is None or self.llm is None or self.llm.n_tokens == 0:
+            return
+        t0 = time.perf_counter()
+        self.cache.remember(snapshot_state(self.llm, doc_key))
+        stats.extra["cache_save_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+
+    def cache_stats(self) -> dict:
+        return self.cache.stats() if self.cache is not None else {}
+
+    def cache_clear(self) -> dict:
+        """Forget every saved state of every model, in memory and in cache.db."""
+        if self.cache is None:
+            return {"deleted": 0}
+        self.cache.memory.items.clear()
+        store = self.cache.store
+        if store is None:
+            return {"deleted": 0}
+        store.flush()
+        return {"deleted": clear_states(store.path)}
+
+    # -- speculation ---------------------------------------------------------------------------
+    def _drafter(self, params: SamplingParams, context: RequestContext, stats: GenerationStats) -> Drafter | None:
+        """The drafter to use for this request, or None for plain decoding (see README: greedy only)."""
+        mode = context.speculative or "off"
+        if mode == "off":
+            return None
+        if not params.greedy:
+            stats.extra["speculative_note"] = "speculation runs only for greedy decoding (temperature 0)"
+            return None
+        drafter = self.drafters["lookup"] if mode in ("auto", "lookup") else self._draft_model(mode.removeprefix("draft:"))
+        stats.speculative = drafter.name
+        return drafter
+
+    def _draft_model(self, path: str) -> Drafter:
+        """A draft model by path (the worker resolves registered names), loaded once and checked for the same vocabulary."""
+        key = f"draft:{path}"
+        if key not in self.drafters:
+            if not Path(path).is_file():
+                raise BadRequest(f"No draft model at {path}; name a registered model or a GGUF file.")
+            draft = open_llama(path, n_ctx=self._model.n_ctx(), n_batch=self.options.n_batch)
+            if not same_vocabulary(self._model, draft):
+                draft.close()
+                raise BadRequest(f"{Path(path).name} does not share the loaded model's tokenizer; a draft model must come from the same family.")
+            self.drafters[key] = DraftModel(draft, Path(path).stem)
+        return self.drafters[key]
+
     def unload(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+            self.cache = None
+        for drafter in self.drafters.values():
+            if isinstance(drafter, DraftModel):
+                drafter.close()
+        self.drafters = {"lookup": PromptLookup()}
+        self.controller = Controller()
         if self.llm is not None:
             self.llm.close()
             self.llm = None

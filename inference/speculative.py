@@ -1,0 +1,203 @@
+"""Speculative decoding: drafters (prompt lookup, a draft model of the same tokenizer) and the adaptive controller.
+
+A drafter is one callable `(token_ids, k) -> draft_ids`. The controller measures, per loaded model on this
+machine, what a target decode of n tokens costs against one, and per task and drafter how many drafted
+tokens are accepted; from those it chooses k for the next step, where k = 0 means plain decoding.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MAX_K = 8
+PROBE_SIZES = (1, 2, 3, 5, 9)  # target batch sizes timed once per model: 1 + k drafted tokens
+# Speculate only when the model predicts at least this gain: a wrong guess of acceptance must not cost more than ~3%.
+MIN_GAIN = 1.05
+EXPLORE_EVERY = 16  # when acceptance alone says no, try k = 2 once in this many steps so a better task is noticed
+DECAY = 0.97  # acceptance counts fade so a document that changes character is followed
+
+
+class Drafter(Protocol):
+    """Proposes up to k tokens that might follow `token_ids`."""
+
+    name: str
+
+    def __call__(self, token_ids: Sequence[int], k: int) -> list[int]: ...
+
+
+class PromptLookup:
+    """Drafts by finding the latest earlier occurrence of the last n tokens and copying what followed it.
+
+    Ideal for proofreading and rewriting, where the output copies long runs of the input; free to run.
+    """
+
+    name = "lookup"
+
+    def __init__(self, max_ngram: int = 3, min_ngram: int = 1) -> None:
+        self.max_ngram = max_ngram
+        self.min_ngram = min_ngram
+
+    def __call__(self, token_ids: Sequence[int], k: int) -> list[int]:
+        ids = np.asarray(token_ids, dtype=np.int64)
+        for n in range(self.max_ngram, self.min_ngram - 1, -1):
+            if k <= 0 or len(ids) <= n:
+                continue
+            tail = ids[-n:]
+            # positions i where ids[i:i+n] == tail, excluding the tail itself
+            windows = np.lib.stride_tricks.sliding_window_view(ids[:-1], n)
+            hits = np.flatnonzero((windows == tail).all(axis=1))
+            if hits.size:
+                start = int(hits[-1]) + n
+                return ids[start : start + k].tolist()
+        return []
+
+
+class DraftModel:
+    """Greedy drafting with a small llama.cpp model of the same tokenizer, keeping its own KV prefix between calls."""
+
+    def __init__(self, llm: Any, name: str) -> None:
+        import llama_cpp
+
+        self.llm = llm
+        self.name = f"draft:{name}"
+        self.n_vocab = llm.n_vocab()
+        self.n_swa = int(llama_cpp.llama_model_n_swa(llm.model))
+
+    def _argmax(self) -> int:
+        import llama_cpp
+
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.llm.ctx, -1), shape=(self.n_vocab,))
+        return int(logits.argmax())
+
+    def _sync(self, token_ids: Sequence[int]) -> None:
+        """Bring the draft model's cache to `token_ids`, evaluating only what it does not hold yet."""
+        import llama_cpp
+
+        from inference.cache import usable_prefix
+
+        llm = self.llm
+        pos_min = llama_cpp.llama_memory_seq_pos_min(llama_cpp.llama_get_memory(llm.ctx), 0)
+        keep = min(usable_prefix(llm._input_ids, max(pos_min, 0), token_ids, self.n_swa), len(token_ids) - 1)
+        llm.n_tokens = keep  # Llama.eval drops every cached position from n_tokens on
+        llm.eval(list(token_ids[keep:]))
+
+    def __call__(self, token_ids: Sequence[int], k: int) -> list[int]:
+        if k <= 0 or len(token_ids) + k >= self.llm.n_ctx():
+            return []
+        self._sync(token_ids)
+        out = [self._argmax()]
+        while len(out) < k:
+            self.llm.eval([out[-1]])
+            out.append(self._argmax())
+        return out
+
+    def close(self) -> None:
+        self.llm.close()
+
+
+def same_vocabulary(a: Any, b: Any) -> bool:
+    """Whether two llama.cpp models share one tokenizer: the same size and the same text for every token."""
+    import llama_cpp
+
+    va, vb = a._model.vocab, b._model.vocab
+    n = a.n_vocab()
+    if n != b.n_vocab():
+        return False
+    return all(llama_cpp.llama_vocab_get_text(va, i) == llama_cpp.llama_vocab_get_text(vb, i) for i in range(n))
+
+
+def expected_tokens(alpha: float, k: int) -> float:
+    """Tokens one verify step yields when each drafted token is accepted with probability alpha, given the ones before."""
+    if alpha >= 1.0:
+        return k + 1.0
+    return (1 - alpha ** (k + 1)) / (1 - alpha)
+
+
+@dataclass
+class Controller:
+    """Chooses k per step from measured verify costs and per-(task, drafter) acceptance; see `choose_k`."""
+
+    max_k: int = MAX_K
+    costs: dict[int, float] = field(default_factory=dict)  # target batch size -> seconds (moving average)
+    draft_costs: dict[str, float] = field(default_factory=dict)  # drafter -> seconds per drafted token
+    accepts: dict[tuple[str, str], list[float]] = field(default_factory=dict)  # (task, drafter) -> [accepted, rejected]
+    exact: bool | None = None  # whether a batched verify reproduces one-token logits bit for bit (probed)
+    _steps: int = 0
+
+    @property
+    def probed(self) -> bool:
+        return all(n in self.costs for n in PROBE_SIZES)
+
+    def record_cost(self, n: int, seconds: float) -> None:
+        """A target decode of n tokens took `seconds`."""
+        old = self.costs.get(n)
+        self.costs[n] = seconds if old is None else 0.8 * old + 0.2 * seconds
+
+    def record_draft(self, drafter: str, seconds: float, k: int) -> None:
+        if k > 0:
+            old = self.draft_costs.get(drafter)
+            per = seconds / k
+            self.draft_costs[drafter] = per if old is None else 0.8 * old + 0.2 * per
+
+    def record_step(self, task: str, drafter: str, drafted: int, accepted: int) -> None:
+        """Count accepted tokens and the one rejection (if any) of a verify step."""
+        if drafted <= 0:
+            return
+        counts = self.accepts.setdefault((task, drafter), [1.0, 1.0])  # prior: alpha = 0.5 worth two tokens
+        counts[0] = counts[0] * DECAY**drafted + accepted
+        counts[1] = counts[1] * DECAY**drafted + (1 if accepted < drafted else 0)
+
+    def alpha(self, task: str, drafter: str) -> float:
+        accepted, rejected = self.accepts.get((task, drafter), [1.0, 1.0])
+        return accepted / (accepted + rejected)
+
+    def cost(self, n: int) -> float:
+        """Seconds for a target decode of n tokens, interpolated between measured batch sizes."""
+        sizes = sorted(self.costs)
+        return float(np.interp(n, sizes, [self.costs[s] for s in sizes]))
+
+    def speedup(self, k: int, alpha: float, drafter: str) -> float:
+        """Tokens per second with k drafted tokens relative to plain decoding."""
+        if k == 0:
+            return 1.0
+        step = self.cost(k + 1) + k * self.draft_costs.get(drafter, 0.0)
+        return expected_tokens(alpha, k) * self.cost(1) / step
+
+    def best_k(self, alpha: float, drafter: str, limit: int | None = None) -> tuple[int, float]:
+        """The k in 1..max_k with the highest predicted speedup, and that speedup."""
+        ks = range(1, (limit or self.max_k) + 1)
+        return max(((k, self.speedup(k, alpha, drafter)) for k in ks), key=lambda kv: kv[1])
+
+    def can_pay(self, drafter: str) -> bool:
+        """Whether any k could pay even if almost every drafted token were accepted (else never speculate here)."""
+        return bool(self.costs) and self.best_k(0.95, drafter)[1] >= MIN_GAIN
+
+    def choose_k(self, task: str, drafter: str, forced: bool = False) -> int:
+        """k for the next step: the best predicted k, or 0 when it would not gain MIN_GAIN (unless forced)."""
+        if not self.costs:
+            return 2 if forced else 0
+        k, gain = self.best_k(self.alpha(task, drafter), drafter)
+        if forced or gain >= MIN_GAIN:
+            return k
+        self._steps += 1
+        if self.can_pay(drafter) and self._steps % EXPLORE_EVERY == 0:
+            return 2
+        return 0
+
+    def describe(self, task: str, drafter: str) -> dict:
+        """The controller's view for `done` stats and benchmarks."""
+        alpha = self.alpha(task, drafter)
+        k, gain = self.best_k(alpha, drafter) if self.costs else (0, 1.0)
+        return {
+            "alpha": round(alpha, 3),
+            "best_k": k if gain >= MIN_GAIN else 0,
+            "predicted_speedup": round(max(gain, 1.0) if gain >= MIN_GAIN else 1.0, 3),
+            "verify_cost_ratio": {n: round(self.cost(n) / self.cost(1), 2) for n in PROBE_SIZES} if self.costs else {},
+            "exact": self.exact,
+        }
