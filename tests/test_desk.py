@@ -138,3 +138,7 @@ def test_compress_feed_lines():
     assert compress_feed.summary({"output": "m.gguf"}) == "Compressed: m.gguf."
     cmd = compress_feed.compress_command("m", "Q4_K_M", "/h")
     assert cmd[-6:] == ["m", "--type", "Q4_K_M", "--progress-json", "--home", "/h"]
+
+
+def test_reuse_of_the_start_token_alone_is_not_shown() -> None:
+    assert reuse_label({"prompt_tokens": 68, "tokens_reused": 1}) == ""

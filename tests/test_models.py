@@ -80,3 +80,11 @@ def test_embedded_model_is_assembled_and_verified(home: Path, embedded_model: Pa
     with info.path.open("r+b") as f:
         f.truncate(1000)
     assert Registry(home).embedded().size_bytes == embedded_model.stat().st_size
+
+
+@pytest.mark.embedded
+def test_adding_the_embedded_file_by_path_keeps_its_name(home: Path, embedded_model: Path) -> None:
+    registry = Registry(home)
+    assert registry.add(embedded_model).name == EMBEDDED_NAME
+    assert registry.use(str(embedded_model)).name == EMBEDDED_NAME
+    assert [m.name for m in registry.list()] == [EMBEDDED_NAME]

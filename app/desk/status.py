@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+MIN_REUSE_SHOWN = 8
+
 
 def speed_label(stats: dict) -> str:
     """'42.3 tokens/s' for the last generation, or '' when it did not say."""
@@ -20,7 +22,8 @@ def context_label(stats: dict, n_ctx: int | None) -> str:
 def reuse_label(stats: dict) -> str:
     """'reused 7,912 of 8,004 tokens' when the session cache saved re-reading the prompt."""
     reused, prompt = int(stats.get("tokens_reused") or 0), int(stats.get("prompt_tokens") or 0)
-    return f"reused {reused:,} of {prompt:,} tokens" if reused and prompt else ""
+    # Every prompt shares its start-of-text token with the last one; only real reuse is news.
+    return f"reused {reused:,} of {prompt:,} tokens" if reused >= MIN_REUSE_SHOWN and prompt else ""
 
 
 def device_label(hello: dict) -> str:
