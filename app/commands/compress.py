@@ -118,7 +118,8 @@ def run_compress(args: argparse.Namespace) -> int:
     except BaseException as exc:
         progress.done()
         if args.progress_json and not isinstance(exc, SystemExit):
-            print(json.dumps({"kind": "error", "code": getattr(exc, "code", "interrupted"), "message": str(exc) or type(exc).__name__}), flush=True)
+            code = "interrupted" if isinstance(exc, KeyboardInterrupt) else getattr(exc, "code", "error")
+            print(json.dumps({"kind": "error", "code": code, "message": str(exc) or type(exc).__name__}), flush=True)
         raise
     progress.done()
     if args.progress_json:

@@ -162,4 +162,6 @@ def table(advice: dict) -> str:
     rec = advice["recommendation"]
     lines.append(f"recommended: {rec['type']} with a {rec['kv']} KV cache ({gb(rec['total_bytes'])} GiB)" if rec
                  else "nothing fits: choose a shorter context, a smaller model, or a machine with more memory")
+    lines.append("a q8_0 or q4_0 KV cache needs flash attention on (llama.cpp: flash_attn); sizes count weights, "
+                 "KV cache and compute buffers, with flash attention")
     return "\n".join(lines)

@@ -150,7 +150,11 @@ def compress_model(req: CompressRequest, scratch: Path, progress: ProgressFn | N
             quant = sensitivity.promote(quant, ranking[: req.mixed], req.promote_type)
         check_disk(out.parent, estimate_size(n_params, quant.qtype))
         quantize(ws.reference, out, quant, estimate_size(n_params, quant.qtype), progress)
-        result = measure_candidate(ws, out, quant.qtype, progress)
+        try:
+            result = measure_candidate(ws, out, quant.qtype, progress)
+        except BaseException:
+            out.unlink(missing_ok=True)  # an interrupted run leaves no unmeasured model behind
+            raise
         return _report(req, ws, quant, result, ranking)
     finally:
         ws.close(req.keep_reference)

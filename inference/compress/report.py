@@ -76,8 +76,9 @@ def write_chart(report: dict, path: Path) -> Path:
     ys = [100 * r["top1_agreement"] for r in rows]
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=110)
     ax.plot(xs, ys, "o", color="#1f77b4")
-    for x, y, r in zip(xs, ys, rows):
-        ax.annotate(r["type"], (x, y), textcoords="offset points", xytext=(5, -12 if y > 99 else 5), fontsize=8)
+    for i, (x, y, r) in enumerate(zip(xs, ys, rows)):
+        # Small models put several types at almost the same size: stagger the labels so they stay readable.
+        ax.annotate(r["type"], (x, y), textcoords="offset points", xytext=(6, 6 - 9 * (i % 3)), fontsize=8)
     claim = report["seed_claim"]
     cx = xs[0] * (1 - claim["memory_reduction_pct"] / 100)
     ax.plot([cx], [claim["quality_pct"]], "*", color="#d62728", markersize=14, label=f"seed's claim: {claim['text']}")
