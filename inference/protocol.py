@@ -41,6 +41,9 @@ class ErrorCode:
     UNSUPPORTED = "unsupported"
     WORKER_DIED = "worker_died"
     WORKER_START_FAILED = "worker_start_failed"
+    COMPRESS_FAILED = "compress_failed"
+    DISK_FULL = "disk_full"
+    INCOMPATIBLE_MODELS = "incompatible_models"
     INTERNAL = "internal"
 
 

@@ -8,7 +8,7 @@ from inference.protocol import BadRequest, ErrorCode, WorkerError
 class CompressError(WorkerError):
     """Quantization or evaluation failed inside llama.cpp."""
 
-    code = "compress_failed"
+    code = ErrorCode.COMPRESS_FAILED
 
 
 class UnknownQuantType(BadRequest):
@@ -20,10 +20,10 @@ class UnknownQuantType(BadRequest):
 class NotEnoughDisk(CompressError):
     """The output folder cannot hold the compressed model (and the reference, when one is rebuilt)."""
 
-    code = "disk_full"
+    code = ErrorCode.DISK_FULL
 
 
 class IncompatibleModels(CompressError):
     """The reference and the candidate do not share a vocabulary, so their distributions cannot be compared."""
 
-    code = "incompatible_models"
+    code = ErrorCode.INCOMPATIBLE_MODELS
