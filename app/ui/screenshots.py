@@ -26,9 +26,9 @@ From the gallery she could see the fishing boats running for the harbour:
 - the *Saint Brendan*, her sail already reefed
 - a third boat she did not know, with no lights at all
 
-She lit the lamp and waited. The third boat did not turn toward the harbour. It turned toward the rocks, and"""
+She lit the lamp and waitted, her hands was shaking. The third boat did not turn toward the harbour. It turned toward the rocks, and"""
 POEM = "# 静夜思\n\n床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n\nLi Bai wrote this quatrain in 726; it is the first poem many Chinese children learn by heart."
-PROOFREAD_TEXT = "The storm came in from the west just after dusk."
+PROOFREAD_TEXT = "She lit the lamp and waitted, her hands was shaking."
 FAKE_REPLY = " the keeper's daughter understood, all at once, that someone out there wanted the light to fail."
 
 
