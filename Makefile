@@ -48,6 +48,7 @@ bench: install
 	$(VENV)/bin/scriptorium bench cache
 	$(VENV)/bin/scriptorium bench speculative
 	$(VENV)/bin/scriptorium bench gui
+	$(VENV)/bin/scriptorium bench compress
 
 # On a machine with CUDA: rebuild the same sdist with every layer offloadable to the GPU.
 gpu-llama: install
