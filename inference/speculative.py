@@ -178,6 +178,14 @@ class Controller:
         """Whether any k could pay even if almost every drafted token were accepted (else never speculate here)."""
         return bool(self.costs) and self.best_k(0.95, drafter)[1] >= MIN_GAIN
 
+    def off_reason(self, drafter: str) -> str | None:
+        """Why `auto` must not speculate on this machine with this model at all, or None when it may."""
+        if self.exact is False:
+            return "a batched verify changes the logits on this build, and auto never changes the text"
+        if self.costs and not self.can_pay(drafter):
+            return f"verifying 2 tokens costs {self.cost(2) / self.cost(1):.2f}x one here"
+        return None
+
     def choose_k(self, task: str, drafter: str, forced: bool = False) -> int:
         """k for the next step: the best predicted k, or 0 when it would not gain MIN_GAIN (unless forced)."""
         if not self.costs:

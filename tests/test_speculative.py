@@ -123,3 +123,13 @@ def test_draft_model_of_another_tokenizer_is_refused(embedded_model: Path, tiny_
             _run(backend, backend.tokenize("Hello there."), f"draft:{tiny_model}", n=2)
     finally:
         backend.unload()
+
+
+def test_auto_turns_itself_off_once_the_probe_says_it_cannot_pay(tiny_backend) -> None:
+    ids = tiny_backend.tokenize(TEXT)
+    plain, _ = _run(tiny_backend, ids, "off")
+    tiny_backend.controller.costs = {n: 0.001 * n for n in (1, 2, 3, 5, 9)}  # measured costs injected: linear
+    tiny_backend.controller.exact = True
+    out, stats = _run(tiny_backend, ids, "auto")
+    assert out == plain and stats.speculative == "off" and stats.drafted_tokens == 0
+    assert "costs 2.00x" in stats.extra["speculative_reason"]

@@ -140,13 +140,19 @@ class LlamaCppBackend(Backend):
         stats.prompt_tokens = len(prompt)
         self._restore_best(prompt, context.doc_key, stats)
         drafter = self._drafter(params, context, stats)
+        tokens = self._plain(prompt, params, stats) if drafter is None else speculative_decode(self, prompt, drafter, params, stats, context)
+        remembered = False
         try:
-            if drafter is None:
-                yield from self._plain(prompt, params, stats)
-            else:
-                yield from speculative_decode(self, prompt, drafter, params, stats, context)
+            for token in tokens:
+                yield token
+                if not remembered:
+                    # At the first token the cache holds exactly the prompt: the state to keep, since a restored
+                    # sliding-window cache cannot be cut back, and the next prompt extends this one, not the answer.
+                    # Taken after the first token is out, it costs the stream one pause, not time to first token.
+                    remembered = self._remember(context.doc_key, stats)
         finally:
-            self._remember(context.doc_key, stats)
+            if not remembered:
+                self._remember(context.doc_key, stats)
 
     def _plain(self, prompt: list[int], params: SamplingParams, stats: GenerationStats) -> Iterator[int]:
         """Decoding one token at a time through Llama.generate, which keeps the longest common prefix itself."""
@@ -188,13 +194,14 @@ class LlamaCppBackend(Backend):
             self._model.reset()
             stats.extra["cache"] = "cold"
 
-    def _remember(self, doc_key: str | None, stats: GenerationStats) -> None:
+    def _remember(self, doc_key: str | None, stats: GenerationStats) -> bool:
         """Snapshot the document's state into memory; cache.db is written by a background thread."""
         if self.cache is None or doc_key is None or self.llm is None or self.llm.n_tokens == 0:
-            return
+            return True
         t0 = time.perf_counter()
         self.cache.remember(snapshot_state(self.llm, doc_key))
         stats.extra["cache_save_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        return True
 
     def cache_stats(self) -> dict:
         return self.cache.stats() if self.cache is not None else {}
@@ -220,6 +227,10 @@ class LlamaCppBackend(Backend):
             stats.extra["speculative_note"] = "speculation runs only for greedy decoding (temperature 0)"
             return None
         drafter = self.drafters["lookup"] if mode in ("auto", "lookup") else self._draft_model(mode.removeprefix("draft:"))
+        reason = self.controller.off_reason(drafter.name) if mode == "auto" and self.controller.probed else None
+        if reason:  # decided once per model by the probe: plain decoding, the very code path of `off`
+            stats.extra.update(self.controller.describe(context.task, drafter.name), speculative_reason=reason)
+            return None
         stats.speculative = drafter.name
         return drafter
 

@@ -131,11 +131,7 @@ def _plan(backend: "LlamaCppBackend", target: _Target, cur: int, context: Reques
         probe(backend, target, cur)
     if context.speculative != "auto":
         return True
-    reason = None
-    if not ctl.exact:
-        reason = "a batched verify changes the logits on this build, and auto never changes the text"
-    elif not ctl.can_pay(stats.speculative):
-        reason = f"verifying 2 tokens costs {ctl.cost(2) / ctl.cost(1):.2f}x one here"
+    reason = ctl.off_reason(stats.speculative)
     if reason:
         stats.extra["speculative_reason"] = reason
         stats.speculative = "off"
