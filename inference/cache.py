@@ -81,16 +81,23 @@ def common_prefix(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray) 
     return int(diff[0]) if diff.size else n
 
 
-def usable_prefix(cached: Sequence[int] | np.ndarray, pos_min: int, prompt: Sequence[int], n_swa: int) -> int:
-    """How many prompt tokens a cache holding `cached` can keep.
+def usable_prefix(cached: Sequence[int] | np.ndarray, pos_min: int, prompt: Sequence[int], n_swa: int,
+                  align: int = 1, exact_upto: int | None = None) -> int:
+    """How many prompt tokens a cache holding `cached` can keep so that the rest reads exactly as a fresh run.
 
-    A sliding-window cache (swa_full=False) has forgotten positions below pos_min; cutting it back to
-    `common` tokens is only sound if the window before the cut is still there, else nothing is usable.
+    - At least the last prompt token is always evaluated again: its logits start the answer.
+    - On CPU llama.cpp's kernels depend on the batch they run in, so a kept prefix ends on a multiple of
+      `align` (the batch size) and within `exact_upto`, the part evaluated in batches that started on such
+      a multiple; the tail is then evaluated in exactly the batches a fresh run would use.
+    - A sliding-window cache (swa_full=False) has forgotten positions below pos_min; cutting it back is
+      only sound if the window before the cut is still there, else nothing is usable.
     """
-    common = common_prefix(cached, prompt)
-    if common and n_swa and common < len(cached) and pos_min > max(0, common - n_swa):
+    limit = len(cached) if exact_upto is None else min(exact_upto, len(cached))
+    n = min(common_prefix(cached, prompt), limit, len(prompt) - 1)
+    n -= n % align
+    if n > 0 and n_swa and n < len(cached) and pos_min > max(0, n - n_swa):
         return 0
-    return common
+    return max(n, 0)
 
 
 class MemoryStates:
@@ -243,16 +250,16 @@ class SessionCache:
         if self.store is not None:
             self.store.save(state)
 
-    def best(self, doc_key: str, prompt: Sequence[int], n_swa: int, better_than: int = 0) -> tuple[SavedState, int, str] | None:
+    def best(self, doc_key: str, prompt: Sequence[int], n_swa: int, better_than: int = 0, align: int = 1) -> tuple[SavedState, int, str] | None:
         """The saved state of this document that keeps the most prompt tokens (more than `better_than`), and where it was."""
         best: tuple[int, SavedState | str, str] | None = None
         for state in self.memory.for_doc(doc_key):
-            n = usable_prefix(state.tokens, state.pos_min, prompt, n_swa)
+            n = usable_prefix(state.tokens, state.pos_min, prompt, n_swa, align)
             if n > better_than and (best is None or n > best[0]):
                 best = (n, state, "memory")
         if self.store is not None:
             for prefix_hash, tokens, pos_min in self.store.candidates(doc_key):
-                n = usable_prefix(tokens, pos_min, prompt, n_swa)
+                n = usable_prefix(tokens, pos_min, prompt, n_swa, align)
                 if n > better_than and (best is None or n > best[0]):
                     best = (n, prefix_hash, "disk")
         if best is None:
@@ -271,6 +278,8 @@ class SessionCache:
             self.store.delete(state.doc_key, state.prefix_hash)
 
     def stats(self) -> dict:
+        if self.store is not None:
+            self.store.flush()  # report what is on disk, not what is still queued for it
         disk = self.store.stats() if self.store is not None else {"entries": 0, "bytes": 0, "budget": 0, "hits": 0}
         memory = {"entries": len(self.memory.items), "bytes": self.memory.nbytes, "budget": self.memory.budget, "hits": self.memory.hits}
         return {**disk, "memory": memory}

@@ -56,7 +56,7 @@ class LoadOptions:
     n_ctx: int = 8192
     n_gpu_layers: int = -1  # every layer when the build supports a GPU; ignored otherwise
     n_threads: int | None = None
-    n_batch: int = 512
+    n_batch: int = 128  # also the alignment of reusable cache prefixes (see inference.cache.usable_prefix)
     cache_budget_mb: int | None = None  # cache.db size budget; None: SCRIPTORIUM_CACHE_BUDGET_MB or 2048
 
 

@@ -97,13 +97,26 @@ class _Target:
         self.llm.n_tokens = n
 
 
-def _prefill(backend: "LlamaCppBackend", prompt: list[int], stats: GenerationStats) -> None:
-    """Evaluate the prompt after its reusable prefix; at least the last token, so its logits are fresh."""
-    llm = backend.llm
-    keep = min(backend.reusable_prefix(prompt), len(prompt) - 1)
+def prefill(backend: "LlamaCppBackend", prompt: list[int], stats: GenerationStats, doc_key: str | None) -> None:
+    """Evaluate the prompt after its reusable prefix, in the batches a fresh run would use.
+
+    The cache keeps a prefix ending on a batch boundary; the rest is evaluated from there in whole
+    batches, so every position sees the arithmetic of a fresh run and the text cannot change. The
+    document's state is snapshotted at the last boundary before the final partial batch: the point a
+    longer prompt (the writer typed on) can resume from exactly.
+    """
+    llm, size = backend.llm, backend.options.n_batch
+    keep = backend.reusable_prefix(prompt)
+    if keep == 0:
+        llm.reset()
     stats.tokens_reused = keep
     llm.n_tokens = keep  # Llama.eval removes every cached position from n_tokens on first
-    llm.eval(prompt[keep:])
+    boundary = (len(prompt) - 1) // size * size
+    if boundary > keep:
+        llm.eval(prompt[keep:boundary])
+        backend.remember(doc_key, stats)
+    llm.eval(prompt[max(keep, boundary):])
+    backend.exact_upto = max(keep, boundary)
 
 
 def probe(backend: "LlamaCppBackend", target: _Target, token: int) -> None:
@@ -143,7 +156,6 @@ def speculative_decode(backend: "LlamaCppBackend", prompt: list[int], drafter: D
                        stats: GenerationStats, context: RequestContext) -> Iterator[int]:
     """Greedy decoding where each step verifies the current token plus k drafted ones in one batch."""
     llm, ctl, target = backend.llm, backend.controller, _Target(backend.llm)
-    _prefill(backend, prompt, stats)
     budget = min(params.max_tokens, llm.n_ctx() - len(prompt) - 1)
     cur = target.argmax(-1)
     speculate = _plan(backend, target, cur, context, stats)

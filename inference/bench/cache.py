@@ -89,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
             docs = _documents(client, sizes)
             for size in sizes:
                 rows[size]["cold"] = _continue(client, docs[size], f"bench:{size}", args.max_tokens)
+            # cache_stats waits for the background writer: a writer still busy with cold states would
+            # otherwise share these two cores with the warm requests, which is not what warm measures.
+            client.call("cache_stats")
             for size in sizes:
                 rows[size]["warm"] = _continue(client, docs[size] + TYPED, f"bench:{size}", args.max_tokens)
             stats = client.call("cache_stats")
