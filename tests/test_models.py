@@ -88,3 +88,19 @@ def test_adding_the_embedded_file_by_path_keeps_its_name(home: Path, embedded_mo
     assert registry.add(embedded_model).name == EMBEDDED_NAME
     assert registry.use(str(embedded_model)).name == EMBEDDED_NAME
     assert [m.name for m in registry.list()] == [EMBEDDED_NAME]
+
+
+def test_removing_a_model_drops_its_session_caches(home: Path, tiny_model: Path) -> None:
+    import sqlite3
+
+    import numpy as np
+
+    from inference.cache import Identity, SavedState, StateStore
+
+    registry = Registry(home)
+    info = registry.add(tiny_model, name="tiny")
+    store = StateStore(home / "cache.db", Identity(info.sha256, "lib", "s"), budget=10**6)
+    store.save(SavedState("doc:1", np.arange(4, dtype=np.int32), np.zeros(64, dtype=np.uint8), 0))
+    store.close()
+    registry.remove("tiny")
+    assert sqlite3.connect(home / "cache.db").execute("SELECT COUNT(*) FROM states").fetchone()[0] == 0
