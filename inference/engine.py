@@ -133,7 +133,7 @@ class Engine:
         stream = _TextStream(prompt, emit)
         t_first = t_last = None
         stop_reason = "length"
-        context = RequestContext(params.doc_key, params.speculative, params.task)
+        context = RequestContext(params.doc_key, params.speculative, params.task, cancel)
         for token in self.backend.generate(ids, params.sampling(), stats, context):
             if cancel.is_set():
                 raise Cancelled("Generation was stopped.")

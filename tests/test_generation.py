@@ -102,3 +102,36 @@ def test_killing_the_worker_mid_generation_leaves_the_database_intact(home: Path
     assert isinstance(last, Error) and last.code == ErrorCode.WORKER_DIED and "text is safe" in last.message
     assert get_document(open_db(home), doc.id).body == PROMPT
     assert sqlite3.connect(home / "scriptorium.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.embedded
+def test_cancel_interrupts_a_long_prefill_and_the_model_stays_usable(embedded_model: Path) -> None:
+    import threading
+
+    from inference.backends.base import GenerationStats, LoadOptions, RequestContext, SamplingParams
+    from inference.backends.llama_cpp import LlamaCppBackend
+    from inference.bench.texts import sample_text
+    from inference.protocol import Cancelled
+
+    backend = LlamaCppBackend()
+    backend.load(embedded_model, LoadOptions(n_ctx=4096))
+    try:
+        prompt = backend.tokenize(sample_text())[:3000]  # several seconds of prefill on a laptop CPU
+        cancel = threading.Event()
+        threading.Timer(0.2, cancel.set).start()
+        with pytest.raises(Cancelled):
+            list(backend.generate(prompt, SamplingParams(max_tokens=4, temperature=0), GenerationStats(), RequestContext(cancel=cancel)))
+        assert backend.llm.n_tokens < len(prompt) - 128  # it stopped while reading, not after
+        short = prompt[:200]
+        after = list(backend.generate(short, SamplingParams(max_tokens=8, temperature=0), GenerationStats()))
+    finally:
+        backend.unload()
+    expected = bare_greedy(embedded_model, _detok(embedded_model, short), 8)
+    assert _detok(embedded_model, after) == expected
+
+
+def _detok(model: Path, ids: list[int]) -> str:
+    llm = open_llama(model, n_ctx=512)
+    text = llm.detokenize(ids).decode("utf-8", "replace")
+    llm.close()
+    return text

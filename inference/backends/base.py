@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,7 @@ class RequestContext:
     doc_key: str | None = None  # the document a request belongs to (session caches)
     speculative: str = "auto"  # off | auto | lookup | draft:MODEL
     task: str = "continue"
+    cancel: threading.Event | None = None  # set by the worker on `cancel`; a long prefill stops at once too
 
 
 @dataclass(frozen=True)

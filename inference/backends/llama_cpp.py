@@ -154,7 +154,7 @@ class LlamaCppBackend(Backend):
         stats.prompt_tokens = len(prompt)
         self._restore_best(prompt, context.doc_key, stats)
         drafter = self._drafter(params, context, stats)
-        prefill(self, prompt, stats, context.doc_key)
+        prefill(self, prompt, stats, context.doc_key, context.cancel)
         if drafter is None:
             return self._plain(prompt, params, stats)
         return speculative_decode(self, prompt, drafter, params, stats, context)

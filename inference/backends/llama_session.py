@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import threading
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
 from inference.backends.base import GenerationStats, RequestContext, SamplingParams
 from inference.cache import Identity, SavedState
+from inference.protocol import Cancelled
 from inference.speculative import PROBE_SIZES, Drafter
 
 if TYPE_CHECKING:
@@ -97,13 +100,14 @@ class _Target:
         self.llm.n_tokens = n
 
 
-def prefill(backend: "LlamaCppBackend", prompt: list[int], stats: GenerationStats, doc_key: str | None) -> None:
+def prefill(backend: "LlamaCppBackend", prompt: list[int], stats: GenerationStats, doc_key: str | None,
+            cancel: threading.Event | None = None) -> None:
     """Evaluate the prompt after its reusable prefix, in the batches a fresh run would use.
 
     The cache keeps a prefix ending on a batch boundary; the rest is evaluated from there in whole
     batches, so every position sees the arithmetic of a fresh run and the text cannot change. The
     document's state is snapshotted at the last boundary before the final partial batch: the point a
-    longer prompt (the writer typed on) can resume from exactly.
+    longer prompt (the writer typed on) can resume from exactly. A cancel stops it mid-batch.
     """
     llm, size = backend.llm, backend.options.n_batch
     keep = backend.reusable_prefix(prompt)
@@ -112,11 +116,39 @@ def prefill(backend: "LlamaCppBackend", prompt: list[int], stats: GenerationStat
     stats.tokens_reused = keep
     llm.n_tokens = keep  # Llama.eval removes every cached position from n_tokens on first
     boundary = (len(prompt) - 1) // size * size
-    if boundary > keep:
-        llm.eval(prompt[keep:boundary])
-        backend.remember(doc_key, stats)
-    llm.eval(prompt[max(keep, boundary):])
+    with _abortable(llm, cancel):
+        try:
+            if boundary > keep:
+                llm.eval(prompt[keep:boundary])
+                backend.remember(doc_key, stats)
+            llm.eval(prompt[max(keep, boundary):])
+        except RuntimeError:
+            if cancel is None or not cancel.is_set():
+                raise
+            # llama.cpp dropped the interrupted batch; whole batches before it stay usable.
+            backend.exact_upto = llm.n_tokens
+            raise Cancelled("Generation was stopped while reading the prompt.") from None
     backend.exact_upto = max(keep, boundary)
+
+
+@contextmanager
+def _abortable(llm: Any, cancel: threading.Event | None) -> Iterator[None]:
+    """Let llama.cpp poll `cancel` between graph nodes while this block runs.
+
+    Only around prefill: the callback is a Python call per node, about a percent of a long batch
+    but several percent of a one-token decode, where the engine's per-token check is quick enough.
+    """
+    if cancel is None:
+        yield
+        return
+    import llama_cpp
+
+    callback = llama_cpp.ggml_abort_callback(lambda _data: cancel.is_set())
+    llama_cpp.llama_set_abort_callback(llm.ctx, callback, None)
+    try:
+        yield
+    finally:
+        llama_cpp.llama_set_abort_callback(llm.ctx, llama_cpp.ggml_abort_callback(), None)
 
 
 def probe(backend: "LlamaCppBackend", target: _Target, token: int) -> None:
