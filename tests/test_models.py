@@ -104,3 +104,20 @@ def test_removing_a_model_drops_its_session_caches(home: Path, tiny_model: Path)
     store.close()
     registry.remove("tiny")
     assert sqlite3.connect(home / "cache.db").execute("SELECT COUNT(*) FROM states").fetchone()[0] == 0
+
+
+def test_a_model_larger_than_free_memory_is_refused_before_loading(tmp_path: Path, tiny_model: Path) -> None:
+    import psutil
+
+    from inference.backends.base import LoadOptions
+    from inference.backends.llama_cpp import LlamaCppBackend, gpu_offload_supported
+
+    if gpu_offload_supported():
+        pytest.skip("with a GPU build the weights go to GPU memory; this checks the CPU path")
+    huge = tmp_path / "huge.gguf"
+    huge.write_bytes(tiny_model.read_bytes())
+    with huge.open("r+b") as f:  # a sparse tail: as big as a 70B model on disk, no disk space used
+        f.truncate(psutil.virtual_memory().available + 2**30)
+    with pytest.raises(ModelError, match="free") as err:
+        LlamaCppBackend().load(huge, LoadOptions())
+    assert err.value.code == ErrorCode.OUT_OF_MEMORY

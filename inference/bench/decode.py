@@ -8,6 +8,9 @@ Why it is measured this way:
 - The worker is timed from the client, as a user sees it: time to first token includes the pipe.
 - Decode speed counts tokens after the first over the time after the first; prefill speed is
   prompt tokens over time to first token. Medians over the rounds; the ratio is worker / bare.
+- Cancel latency is timed at the client from sending `cancel` to the request's final event, once
+  while tokens stream and once in the middle of reading a long prompt (where llama.cpp itself must
+  be interrupted): the delay a writer feels after pressing Stop.
 """
 
 from __future__ import annotations
@@ -65,6 +68,21 @@ def _worker(client: Any, prompt: str, max_tokens: int) -> dict:
     return _figures(result["stats"]["prompt_tokens"], n, t0, t_first, t_last)
 
 
+def _cancel_latency(client: Any, prompt: str, during_prefill: bool) -> float:
+    """Milliseconds from sending cancel to the request's final event."""
+    rid = client.send("generate", raw_prompt=prompt, max_tokens=400, temperature=0.7, speculative="off")
+    events = client.events(rid)
+    if during_prefill:
+        time.sleep(0.3)  # a benchmark, not a test: let the prompt reading get under way
+    else:
+        next(e for e in events if e.kind == "token")
+    t0 = time.perf_counter()
+    client.cancel(rid)
+    for _event in events:
+        pass
+    return (time.perf_counter() - t0) * 1000
+
+
 def _figures(prompt_tokens: int, n: int, t0: float, t_first: float, t_last: float) -> dict:
     ttft = t_first - t0
     return {
@@ -93,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
             order = ("bare", "worker") if i % 2 == 0 else ("worker", "bare")
             for side in order:
                 rows[side].append(_bare(llm, prompt, args.max_tokens) if side == "bare" else _worker(client, prompt, args.max_tokens))
+        long_prompt = " ".join(passages(2, 3000))  # about 1,400 tokens: seconds of reading
+        cancels = {phase: statistics.median(_cancel_latency(client, long_prompt if phase == "prefill" else prompts[0], phase == "prefill") for _ in range(5))
+                   for phase in ("decode", "prefill")}
     summary = {side: {k: statistics.median(r[k] for r in runs) for k in ("decode_tps", "prefill_tps", "ttft_ms")} for side, runs in rows.items()}
     ratios = {k: summary["worker"][k] / summary["bare"][k] for k in summary["bare"]}
     print(f"decode benchmark: {model.name}, {args.rounds} prompts of ~{args.prompt_chars} chars, {args.max_tokens} greedy tokens, medians")
@@ -101,5 +122,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{label:<22}{summary['bare'][key]:>12.1f}{summary['worker'][key]:>12.1f}{ratios[key]:>14.3f}")
     cost = (1 - ratios["decode_tps"]) * 100
     print(f"worker cost on decode speed: {cost:+.1f}% (target: at most 3%)")
-    print(json.dumps({"bench": "decode", "model": model.name, "rounds": args.rounds, "max_tokens": args.max_tokens, "bare": summary["bare"], "worker": summary["worker"], "ratio": ratios, "decode_cost_pct": cost}))
+    print(f"cancel to final event, median of 5: while streaming {cancels['decode']:.1f} ms, while reading a long prompt {cancels['prefill']:.1f} ms (target: 100 ms)")
+    print(json.dumps({"bench": "decode", "model": model.name, "rounds": args.rounds, "max_tokens": args.max_tokens, "bare": summary["bare"], "worker": summary["worker"], "ratio": ratios, "decode_cost_pct": cost, "cancel_ms": cancels}))
     return 0
