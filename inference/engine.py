@@ -18,6 +18,7 @@ from inference.tasks import Prompt, TaskInput, build_prompt
 log = logging.getLogger(__name__)
 # Room kept free beyond the prompt and the answer: chat templates add a few tokens we cannot count in advance.
 CONTEXT_MARGIN = 16
+_SAMPLING = SamplingParams()
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,12 @@ class GenerateParams:
     cursor: int | None = None
     raw_prompt: str | None = None  # bypass tasks: the text goes to the model as-is (benchmarks, tests)
     max_tokens: int = 200
-    temperature: float = 0.7
-    top_k: int = 40
-    top_p: float = 0.95
-    min_p: float = 0.05
-    repeat_penalty: float = 1.15
+    # sampling defaults live in SamplingParams, next to the reasons for them
+    temperature: float = _SAMPLING.temperature
+    top_k: int = _SAMPLING.top_k
+    top_p: float = _SAMPLING.top_p
+    min_p: float = _SAMPLING.min_p
+    repeat_penalty: float = _SAMPLING.repeat_penalty
     seed: int | None = None
     doc_key: str | None = None  # which document the request belongs to (session caches)
     speculative: str = "auto"
