@@ -8,6 +8,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from dataclasses import fields
 from pathlib import Path
 from typing import IO, Callable
@@ -141,10 +142,11 @@ class Worker:
             self.op_load_model(Request(request.id, "load_model", {"model": request.params.get("model")}), cancel)
         params = self._resolve_draft(GenerateParams.from_wire(request.params))
 
-        def emit(text: str, n: int) -> None:
-            self.emit(Token(request.id, text, n))
-
-        return self.engine.generate(params, emit, cancel).to_result()
+        batch = TokenBatcher(lambda text, n: self.emit(Token(request.id, text, n)))
+        try:
+            return self.engine.generate(params, batch.add, cancel).to_result()
+        finally:
+            batch.flush()
 
     def op_tokenize(self, request: Request, cancel: threading.Event) -> dict:
         if "text" not in request.params:
@@ -169,6 +171,33 @@ class Worker:
 
     def op_embed(self, request: Request, cancel: threading.Event) -> dict:
         raise WorkerError("Embeddings arrive with the corpus workbench; this worker does not compute them yet.", code=ErrorCode.UNSUPPORTED)
+
+
+class TokenBatcher:
+    """Sends the first token at once, then at most one token event per BATCH_S, carrying what came since.
+
+    Each event wakes the client process; on a two-core laptop that preempts one of llama.cpp's
+    threads every token and costs a few percent of decode speed. 20 ms is still 50 updates a
+    second, smoother than the eye follows text.
+    """
+
+    BATCH_S = 0.02
+
+    def __init__(self, send: Callable[[str, int], None]) -> None:
+        self.send = send
+        self.text, self.n, self.last = "", 0, float("-inf")
+
+    def add(self, text: str, n: int) -> None:
+        self.text += text
+        self.n += n
+        if time.perf_counter() - self.last >= self.BATCH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.text or self.n:
+            self.send(self.text, self.n)
+            self.text, self.n = "", 0
+        self.last = time.perf_counter()
 
 
 def _load_options(params: dict) -> LoadOptions:

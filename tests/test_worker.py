@@ -88,3 +88,18 @@ def test_killed_worker_gives_a_clear_error(home: Path, tiny_model: Path) -> None
         last = list(events)[-1]
         assert isinstance(last, Error) and last.code == ErrorCode.WORKER_DIED
         assert "restart" in last.message
+
+
+def test_token_batcher_sends_the_first_token_at_once_then_coalesces() -> None:
+    from inference.worker import TokenBatcher
+
+    sent: list[tuple[str, int]] = []
+    batcher = TokenBatcher(lambda text, n: sent.append((text, n)))
+    batcher.BATCH_S = 3600.0  # nothing after the first token is due until flush
+    for piece in ("春", "眠", "不", "觉"):
+        batcher.add(piece, 1)
+    assert sent == [("春", 1)]
+    batcher.flush()
+    assert sent == [("春", 1), ("眠不觉", 3)]
+    batcher.flush()
+    assert len(sent) == 2  # nothing left, nothing sent
