@@ -46,7 +46,7 @@ def _fresh(model: Path, text: str, n: int = 24) -> list[int]:
 
 
 def boundary(prompt_tokens: int, size: int = LoadOptions().n_batch) -> int:
-    """Where a cached prefix of a prompt ends: the last batch boundary before its last token."""
+    """How much of a prompt a later request can keep: its whole batches, short of its last token."""
     return (prompt_tokens - 1) // size * size
 
 

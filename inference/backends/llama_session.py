@@ -106,8 +106,8 @@ def prefill(backend: "LlamaCppBackend", prompt: list[int], stats: GenerationStat
 
     The cache keeps a prefix ending on a batch boundary; the rest is evaluated from there in whole
     batches, so every position sees the arithmetic of a fresh run and the text cannot change. The
-    document's state is snapshotted at the last boundary before the final partial batch: the point a
-    longer prompt (the writer typed on) can resume from exactly. A cancel stops it mid-batch.
+    document's state is snapshotted after the last whole batch: the point a longer prompt (the writer
+    typed on) can resume from exactly. A cancel stops it mid-batch.
     """
     llm, size = backend.llm, backend.options.n_batch
     keep = backend.reusable_prefix(prompt)
@@ -115,13 +115,14 @@ def prefill(backend: "LlamaCppBackend", prompt: list[int], stats: GenerationStat
         llm.reset()
     stats.tokens_reused = keep
     llm.n_tokens = keep  # Llama.eval removes every cached position from n_tokens on first
-    boundary = (len(prompt) - 1) // size * size
+    boundary = len(prompt) // size * size
     with _abortable(llm, cancel):
         try:
             if boundary > keep:
                 llm.eval(prompt[keep:boundary])
                 backend.remember(doc_key, stats)
-            llm.eval(prompt[max(keep, boundary):])
+            if boundary < len(prompt):
+                llm.eval(prompt[max(keep, boundary):])
         except RuntimeError:
             if cancel is None or not cancel.is_set():
                 raise
