@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
-QUANT_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K")
+QUANT_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "IQ4_XS")
+MIN_HELD_OUT_CHARS = 4_000  # about a thousand tokens: enough positions for agreement and KL to mean something
+MAX_HELD_OUT_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -19,9 +22,40 @@ class FeedLine:
     payload: dict = field(default_factory=dict)
 
 
-def compress_command(model: str, qtype: str, home: str) -> list[str]:
+def compress_command(model: str, qtype: str, home: str, text_file: Path | None = None) -> list[str]:
     """The command the model manager runs for Compress…"""
-    return [sys.executable, "-m", "app.cli", "compress", model, "--type", qtype, "--progress-json", "--home", home]
+    cmd = [sys.executable, "-m", "app.cli", "compress", model, "--type", qtype, "--progress-json", "--home", home]
+    return cmd + ["--text-file", str(text_file)] if text_file else cmd
+
+
+def held_out_text(home: Path, min_chars: int = MIN_HELD_OUT_CHARS, max_chars: int = MAX_HELD_OUT_CHARS) -> Path | None:
+    """The writer's own documents as held-out text for the fidelity report, or None when there is too little.
+
+    Quality is measured on the text the model will serve; below a few pages the bundled sample says more.
+    """
+    from app.store import get_document, list_documents, open_db
+
+    db = open_db(home)
+    parts, size = [], 0
+    for info in list_documents(db):
+        if size >= max_chars:
+            break
+        body = get_document(db, info.id).body.strip()
+        parts.append(body)
+        size += len(body)
+    text = "\n\n".join(p for p in parts if p)[:max_chars]
+    if len(text) < min_chars:
+        return None
+    path = Path(home) / "cache" / "compress-held-out.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def chart_path(result: dict) -> Path | None:
+    """The fidelity chart a finished compression wrote, when it exists."""
+    chart = result.get("chart_path")
+    return Path(chart) if chart and Path(chart).is_file() else None
 
 
 def parse(line: str) -> FeedLine:
@@ -37,8 +71,13 @@ def parse(line: str) -> FeedLine:
 
 
 def summary(result: dict) -> str:
-    """A sentence about a finished compression."""
-    out = result.get("output") or result.get("registered") or "the compressed model"
-    agree = result.get("top1_agreement") or (result.get("fidelity") or {}).get("top1_agreement")
-    tail = f"; top-1 agreement {float(agree):.1%}" if isinstance(agree, (int, float)) else ""
-    return f"Compressed: {out}{tail}."
+    """A sentence about a finished compression: where it went, and its measured fidelity."""
+    out = result.get("registered") or result.get("output") or "the compressed model"
+    rows = result.get("rows") or []
+    row = rows[-1] if rows else {}
+    parts = []
+    if isinstance(row.get("top1_agreement"), (int, float)):
+        parts.append(f"top-1 agreement {row['top1_agreement']:.1%}")
+    if isinstance(row.get("memory_reduction_pct"), (int, float)):
+        parts.append(f"{row['memory_reduction_pct']:.0f}% less memory")
+    return f"Compressed: {out}" + (f" ({', '.join(parts)})." if parts else ".")

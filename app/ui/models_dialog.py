@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QProcess, Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QProgressBar,
     QPushButton, QVBoxLayout, QWidget,
@@ -42,6 +43,9 @@ class ModelManager(QDialog):
         self.qtype.addItems(list(compress_feed.QUANT_TYPES))
         self.progress = QProgressBar(textVisible=True)
         self.progress.hide()
+        self.chart = QLabel()  # the fidelity chart of the selected model's last compression
+        self.chart.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.chart.hide()
         self.buttons = {n: QPushButton(t) for n, t in (("add", "Add GGUF file…"), ("use", "Use as default"), ("remove", "Remove"), ("compress", "Compress…"))}
         self.proc: QProcess | None = None
         self._buffer = b""
@@ -57,6 +61,7 @@ class ModelManager(QDialog):
     def _build(self) -> None:
         right = QVBoxLayout()
         right.addLayout(self.details)
+        right.addWidget(self.chart, 1)
         right.addStretch(1)
         row = QHBoxLayout()
         row.addWidget(self.buttons["compress"])
@@ -107,6 +112,16 @@ class ModelManager(QDialog):
             label.setWordWrap(True)
             self.details.addRow(key.capitalize(), label)
         self.buttons["remove"].setEnabled(not info.embedded)
+        self._show_chart(Path(info.path).with_suffix(".report.png"))
+
+    def _show_chart(self, path: Path | None) -> None:
+        """Show a fidelity chart scaled to the panel, or hide the panel when there is none."""
+        pixmap = QPixmap(str(path)) if path is not None and path.is_file() else QPixmap()
+        if pixmap.isNull():
+            self.chart.hide()
+            return
+        self.chart.setPixmap(pixmap.scaledToWidth(460, Qt.TransformationMode.SmoothTransformation))
+        self.chart.show()
 
     def add(self, path: str | None = None) -> None:
         """Register a GGUF file (validated and checksummed on a pool thread)."""
@@ -136,7 +151,8 @@ class ModelManager(QDialog):
         info = self.selected()
         if info is None or self.proc is not None:
             return
-        cmd = compress_feed.compress_command(str(info.path), self.qtype.currentText(), str(self.home))
+        # the writer's own documents make the held-out text when there are enough (a small read of the store)
+        cmd = compress_feed.compress_command(str(info.path), self.qtype.currentText(), str(self.home), compress_feed.held_out_text(self.home))
         self.proc = QProcess(self)
         self._buffer, self._reported = b"", False
         self.proc.readyReadStandardOutput.connect(self._compress_output)
@@ -163,6 +179,7 @@ class ModelManager(QDialog):
             elif line.kind == "result":
                 self._reported = True
                 self.status.setText(compress_feed.summary(line.payload))
+                self._show_chart(compress_feed.chart_path(line.payload))
             elif line.kind == "error":
                 self._reported = True
                 self.status.setText(str(line.payload.get("message", "Compression failed.")))
