@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
+from app.display_check import display_problem
 from inference.paths import home_dir
-
-XCB_HINT = (
-    "Qt could not open a window. On Debian or Ubuntu install the libraries Qt's xcb plugin needs: "
-    "sudo apt-get install libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 "
-    "(or run with QT_QPA_PLATFORM=offscreen for a window that is never shown)."
-)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -29,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    problem = display_problem(os.environ)
+    if problem:
+        print(f"scriptorium: {problem}", file=sys.stderr)
+        return 1
     try:
         from PySide6.QtWidgets import QApplication
     except ImportError as exc:
@@ -40,9 +40,6 @@ def main(argv: list[str] | None = None) -> int:
 
     home = home_dir(args.home)
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in argv if a.startswith("-platform")]])
-    if app is None:
-        print(f"scriptorium: {XCB_HINT}", file=sys.stderr)
-        return 1
     app.setOrganizationName(prefs.ORGANIZATION)
     app.setApplicationName(prefs.APPLICATION)
     apply_theme(app, str(window_settings(home).value(prefs.THEME, "system")))

@@ -42,10 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0].startswith("-platform"):
-        from app.__main__ import main as gui_main
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        from app.__main__ import main as gui_main  # no command: the desktop app, with its own options (--home …)
 
-        return gui_main()
+        return gui_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
