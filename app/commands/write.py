@@ -74,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
+    else:
+        for note in result.get("notes", []):
+            print(f"scriptorium: {note}", file=sys.stderr)
     return 0 if status == "ok" else 130
 
 
