@@ -15,9 +15,10 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-MAX_K = 4  # the largest verify batch (1 + k) that stays exact: see PROBE_SIZES
-# Target batch sizes timed once per model: 1 + k drafted tokens. Up to 5, llama.cpp's CPU kernels with flash
-# attention give one-token logits bit for bit (measured); from 8 on they switch to batched kernels that do not.
+MAX_K = 4  # verify batches of up to 5, the largest size the probe times
+# Target batch sizes timed once per model: 1 + k drafted tokens. On the CPU build, a batch of 2 or more gives
+# one-token logits bit for bit only while the context is under 256 tokens (flash attention splits longer KV
+# differently for one query); the probe checks exactness where it runs, and `auto` never speculates without it.
 PROBE_SIZES = (1, 2, 3, 5)
 # Speculate only when the model predicts at least this gain: a wrong guess of acceptance must not cost more than ~3%.
 MIN_GAIN = 1.05

@@ -37,8 +37,7 @@ def open_llama(path: Path | str, n_ctx: int = 2048, n_gpu_layers: int = -1, **kw
     - swa_full=False: for sliding-window models (Gemma 3) prefill is 1.7x faster and the saved
       state 3.6x smaller, and a restored state continues bit-exactly (DESIGN.md, measured).
     - n_gpu_layers=-1 offloads every layer when the build supports it; on a CPU build it is ignored.
-    - flash_attn=True: as fast or faster here (prefill 628 vs 594 tokens/s, decode 87 vs 84), and with it a
-      batch of up to 5 tokens gives the very logits of one-token decoding, so speculation is exact.
+    - flash_attn=True: as fast or faster here (prefill 628 vs 594 tokens/s, decode 87 vs 84).
     - n_batch = n_ubatch = BATCH: batches start on multiples of it, which is what lets a cached prefix be
       reused with the text unchanged (inference.cache.usable_prefix); 128 prefills as fast as 512 here.
     """
