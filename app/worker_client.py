@@ -26,8 +26,9 @@ from inference.protocol import Done, Error, ErrorCode, Progress, Request, Token,
 
 log = logging.getLogger(__name__)
 
-# A generation checks for cancel between tokens; a long prefill cannot be interrupted, so after this
-# grace period a stop becomes a terminate (the worker restarts, the text is never at risk).
+# The worker stops within milliseconds, between tokens or between graph nodes of a prefill; should native
+# code hang anyway, after this grace period a stop becomes a terminate (the worker restarts, the text is
+# never at risk).
 CANCEL_GRACE_MS = 4000
 # After a terminate (SIGTERM) the worker gets this long before SIGKILL.
 KILL_AFTER_MS = 2000
