@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -106,8 +107,6 @@ def test_killing_the_worker_mid_generation_leaves_the_database_intact(home: Path
 
 @pytest.mark.embedded
 def test_cancel_interrupts_a_long_prefill_and_the_model_stays_usable(embedded_model: Path) -> None:
-    import threading
-
     from inference.backends.base import GenerationStats, LoadOptions, RequestContext, SamplingParams
     from inference.backends.llama_cpp import LlamaCppBackend
     from inference.bench.texts import sample_text
@@ -116,9 +115,8 @@ def test_cancel_interrupts_a_long_prefill_and_the_model_stays_usable(embedded_mo
     backend = LlamaCppBackend()
     backend.load(embedded_model, LoadOptions(n_ctx=4096))
     try:
-        prompt = backend.tokenize(sample_text())[:3000]  # several seconds of prefill on a laptop CPU
-        cancel = threading.Event()
-        threading.Timer(0.2, cancel.set).start()
+        prompt = backend.tokenize(sample_text())[:3000]  # 24 batches of prefill
+        cancel = CancelAfterPolls(3000)  # llama.cpp polls between graph nodes: this lands a few batches in
         with pytest.raises(Cancelled):
             list(backend.generate(prompt, SamplingParams(max_tokens=4, temperature=0), GenerationStats(), RequestContext(cancel=cancel)))
         assert backend.llm.n_tokens < len(prompt) - 128  # it stopped while reading, not after
@@ -128,6 +126,18 @@ def test_cancel_interrupts_a_long_prefill_and_the_model_stays_usable(embedded_mo
         backend.unload()
     expected = bare_greedy(embedded_model, _detok(embedded_model, short), 8)
     assert _detok(embedded_model, after) == expected
+
+
+class CancelAfterPolls(threading.Event):
+    """A cancel flag that turns itself on after being polled n times: deterministic on any machine's speed."""
+
+    def __init__(self, polls: int) -> None:
+        super().__init__()
+        self.left = polls
+
+    def is_set(self) -> bool:
+        self.left -= 1
+        return self.left < 0 or super().is_set()
 
 
 def _detok(model: Path, ids: list[int]) -> str:
