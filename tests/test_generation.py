@@ -86,7 +86,7 @@ def test_embedded_cancel_mid_stream_stops_promptly(home: Path, embedded_model: P
         after = list(events)
         assert isinstance(after[-1], Error) and after[-1].code == ErrorCode.CANCELLED
         # tokens already in flight may still arrive, but generation stops at the next token boundary
-        assert sum(isinstance(e, Token) for e in after) <= 3
+        assert sum(isinstance(e, Token) for e in after) <= 5  # events are at most 20 ms apart: ~100 ms of slack
         assert client.call("hello", timeout=30)["model"]  # the worker serves on
 
 
