@@ -218,12 +218,27 @@ class Registry:
         if entry is not None:
             return ModelInfo.from_json(entry)
         if Path(name).expanduser().suffix == ".gguf" or os.sep in name:
-            return inspect_gguf(Path(name))
+            return self._inspect(Path(name).expanduser())
         raise _fail(ErrorCode.MODEL_NOT_FOUND, f"No model named {name!r}; `scriptorium models list` shows the names, `scriptorium models add FILE` adds one.")
+
+    def _inspect(self, path: Path) -> ModelInfo:
+        """inspect_gguf with the checksum remembered per (path, size, mtime): hashing a 40 GB file takes minutes,
+        and an unregistered path named on every command (and again by the worker) would pay it each time."""
+        info = inspect_gguf(path, sha256="-")  # validate first: a bad file gets its own error, not a hash
+        stat = path.stat()
+        key, stamp = str(path.resolve()), [stat.st_size, stat.st_mtime_ns]
+        data = self._load()
+        known = data.setdefault("checksums", {}).get(key)
+        if known and known[:2] == stamp:
+            return replace(info, sha256=known[2])
+        sha = file_sha256(path)
+        data["checksums"][key] = [*stamp, sha]
+        self._save(data)
+        return replace(info, sha256=sha)
 
     def add(self, path: Path, name: str | None = None) -> ModelInfo:
         """Validate a GGUF file and register it under a unique name."""
-        info = inspect_gguf(Path(path))
+        info = self._inspect(Path(path).expanduser())
         if _is_embedded(info):
             return self.embedded()
         data = self._load()

@@ -121,3 +121,20 @@ def test_a_model_larger_than_free_memory_is_refused_before_loading(tmp_path: Pat
     with pytest.raises(ModelError, match="free") as err:
         LlamaCppBackend().load(huge, LoadOptions())
     assert err.value.code == ErrorCode.OUT_OF_MEMORY
+
+
+def test_checksums_of_unregistered_paths_are_remembered_until_the_file_changes(home: Path, tmp_path: Path, tiny_model: Path) -> None:
+    import json
+    import os
+
+    model = tmp_path / "m.gguf"
+    model.write_bytes(tiny_model.read_bytes())
+    registry = Registry(home)
+    first = registry.get(str(model)).sha256
+    key = str(model.resolve())
+    assert json.loads((home / "models.json").read_text())["checksums"][key][2] == first
+    with model.open("r+b") as f:  # same size, new content and mtime: the remembered checksum must not be trusted
+        f.seek(-1, os.SEEK_END)
+        f.write(b"\x01")
+    os.utime(model, ns=(0, 1))
+    assert registry.get(str(model)).sha256 != first
