@@ -6,7 +6,7 @@ import codecs
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -182,8 +182,6 @@ class Engine:
 
 
 def _replace_text(params: GenerateParams, text: str) -> GenerateParams:
-    from dataclasses import replace
-
     return replace(params, text=text, cursor=None)
 
 
