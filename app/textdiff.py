@@ -1,6 +1,6 @@
 """Word-level differences between two texts, for the revisions browser and tracked changes.
 
-Texts are split into words, single CJK characters (which have no spaces between words), punctuation marks
+Texts are split into words, single Chinese and Japanese characters (no spaces between words), punctuation marks
 and runs of whitespace, so that joining a side's pieces gives that text back exactly.
 """
 
@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from collections.abc import Iterable
 from typing import Literal
 
+from app.scripts import UNSPACED
+
 Op = Literal["equal", "insert", "delete", "replace"]
 
-# Han (with extensions and compatibility ideographs), kana, CJK punctuation and full-width forms: one token each.
-_CJK = "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0002fa1f"
-_TOKEN = re.compile(rf"\s+|[{_CJK}]|[^\s{_CJK}\W]+|[^\s{_CJK}]", re.UNICODE)
+# Each character of a script written without spaces is a token; CJK punctuation falls to the last branch.
+_TOKEN = re.compile(rf"\s+|[{UNSPACED}]|[^\s{UNSPACED}\W]+|[^\s{UNSPACED}]", re.UNICODE)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,15 @@
-"""Word and character counts as writers expect them: each CJK character counts as a word."""
+"""Word and character counts as writers expect them: each Chinese or Japanese character counts as a word."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-# Han (with extensions and compatibility ideographs), kana and Hangul syllables: scripts written without
-# spaces between words, where a character is the unit writers and editors count.
-_CJK_WORD = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
-# CJK punctuation and full-width forms separate words but are not words themselves.
-_CJK_PUNCT = "\u3000-\u303f\uff00-\uffef"
-_WORD = re.compile(rf"[{_CJK_WORD}]|[^\s{_CJK_WORD}{_CJK_PUNCT}]*[^\W_][^\s{_CJK_WORD}{_CJK_PUNCT}]*")
+from app.scripts import CJK_PUNCT, UNSPACED
+
+# A Chinese or Japanese character is a word on its own; elsewhere a word is a run of non-spaces holding a letter or digit,
+# and CJK punctuation separates words without being one.
+_WORD = re.compile(rf"[{UNSPACED}]|[^\s{UNSPACED}{CJK_PUNCT}]*[^\W_][^\s{UNSPACED}{CJK_PUNCT}]*")
 _SPACE = re.compile(r"\s")
 # Below this size a count takes well under a millisecond and can run on every keystroke.
 INSTANT_LIMIT = 50_000

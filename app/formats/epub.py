@@ -10,8 +10,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from app.formats.markdown import Block, blocks_html, document_blocks, runs_text
+from app.scripts import UNSPACED
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_CJK = re.compile(f"[{UNSPACED}]")
 
 CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
 <container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">
