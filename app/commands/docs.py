@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from app import store
 from app.formats import EXPORTERS, export_document, import_file
-from app.formats.markdown import first_heading
+from app.formats.blocks import first_heading
 from app.formats.text import decode_text, read_text_file
 
 

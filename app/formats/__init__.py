@@ -8,7 +8,7 @@ from typing import Callable, Protocol
 
 from app.errors import UserError
 from app.formats.epub import export_epub
-from app.formats.md import export_md, import_md
+from app.formats.markdown import export_md, import_md
 from app.formats.opendocument import export_odt
 from app.formats.text import export_txt, import_txt
 from app.formats.word import export_docx, import_docx

@@ -9,7 +9,7 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.formats.markdown import Block, blocks_html, document_blocks, runs_text
+from app.formats.blocks import Block, blocks_html, document_blocks, runs_text
 from app.scripts import UNSPACED
 
 _CJK = re.compile(f"[{UNSPACED}]")

@@ -10,7 +10,7 @@ from odf.style import ListLevelProperties, ParagraphProperties, Style, TextPrope
 from odf.text import H, List, ListItem, ListLevelStyleBullet, ListLevelStyleNumber, ListStyle, P, Span
 from odf.dc import Title
 
-from app.formats.markdown import Block, Run, document_blocks
+from app.formats.blocks import Block, Run, document_blocks
 
 _HEADING_SIZES = {1: "20pt", 2: "16pt", 3: "14pt", 4: "12pt", 5: "12pt", 6: "12pt"}
 

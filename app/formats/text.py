@@ -6,7 +6,7 @@ import codecs
 from pathlib import Path
 
 from app.errors import UserError
-from app.formats.markdown import document_blocks, to_plain_text
+from app.formats.blocks import document_blocks, to_plain_text
 
 # A file whose decoded text is more than this share of control characters is data, not prose.
 _MAX_CONTROL_SHARE = 0.01

@@ -10,7 +10,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from app.errors import UserError
-from app.formats.markdown import Block, Run, document_blocks, first_heading
+from app.formats.blocks import Block, Run, document_blocks, first_heading
 
 _LIST_STYLES = {"bullet": "List Bullet", "ordered": "List Number"}
 _CODE_FONT = "Courier New"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.formats.epub import guess_language, split_chapters
-from app.formats.markdown import Run, parse_markdown, parse_runs, plain_blocks
+from app.formats.blocks import Run, parse_markdown, parse_runs, plain_blocks
 
 
 def test_runs() -> None:
