@@ -192,6 +192,13 @@ class StateStore:
             self.db.execute("DELETE FROM states WHERE rowid=?", (rowid,))
             total -= size
 
+    def set_budget(self, budget: int) -> None:
+        """A new byte budget, applied at once: least-recently-used states go until the rest fits."""
+        self.flush()
+        with self.lock, self.db:
+            self.budget = budget
+            self._evict()
+
     def candidates(self, doc_key: str) -> list[tuple[str, np.ndarray, int]]:
         """(prefix hash, tokens, pos_min) of the document's saved states, most recent first."""
         with self.lock:
@@ -270,6 +277,11 @@ class SessionCache:
             return found, n, where
         state = self.store.load(doc_key, found) if self.store is not None else None
         return (state, n, where) if state is not None else None
+
+    def set_budget(self, budget: int) -> None:
+        """Change cache.db's byte budget now (Settings); its oldest states are evicted to fit."""
+        if self.store is not None:
+            self.store.set_budget(budget)
 
     def discard(self, state: SavedState) -> None:
         """Forget a state that failed to restore (a mismatched or damaged blob)."""

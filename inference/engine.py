@@ -14,11 +14,13 @@ from inference.backends.base import Backend, GenerationStats, LoadOptions, Reque
 from inference.models import ModelInfo
 from inference.protocol import BadRequest, Cancelled, NoModel
 from inference.tasks import Prompt, TaskInput, build_prompt
+from inference.tasks import validate as validate_task
 
 log = logging.getLogger(__name__)
 # Room kept free beyond the prompt and the answer: chat templates add a few tokens we cannot count in advance.
 CONTEXT_MARGIN = 16
 _SAMPLING = SamplingParams()
+SPECULATIVE_MODES = ("off", "auto", "lookup")  # and draft:MODEL
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,29 @@ class GenerateParams:
         if unknown:
             raise BadRequest(f"Unknown generate parameter(s): {', '.join(unknown)}.")
         try:
-            return cls(**known)
+            params = cls(**known)
         except TypeError as exc:
             raise BadRequest(f"Bad generate parameters: {exc}.") from None
+        params.validate()
+        return params
+
+    def validate(self) -> None:
+        """Refuse what no model could answer, before any model is loaded for it."""
+        if not isinstance(self.max_tokens, int) or isinstance(self.max_tokens, bool) or self.max_tokens < 1:
+            raise BadRequest(f"max_tokens must be a whole number of at least 1, not {self.max_tokens!r}.")
+        for name in ("temperature", "top_p", "min_p", "repeat_penalty"):
+            if not isinstance(getattr(self, name), (int, float)) or isinstance(getattr(self, name), bool):
+                raise BadRequest(f"{name} must be a number, not {getattr(self, name)!r}.")
+        if self.speculative not in SPECULATIVE_MODES and not (self.speculative.startswith("draft:") and len(self.speculative) > 6):
+            raise BadRequest(f"Unknown speculative mode {self.speculative!r}; use off, auto, lookup or draft:MODEL.")
+        if self.raw_prompt is None:
+            try:
+                validate_task(self.task_input())
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from None
+
+    def task_input(self) -> TaskInput:
+        return TaskInput(self.task, self.text, self.instruction, self.language, self.cursor)
 
     def sampling(self) -> SamplingParams:
         return SamplingParams(self.max_tokens, self.temperature, self.top_k, self.top_p, self.min_p, self.repeat_penalty, self.seed)
@@ -115,10 +137,9 @@ class Engine:
         """The prompt for a request, fitted to the context window."""
         if params.raw_prompt is not None:
             return Prompt(text=params.raw_prompt, strip_output=False)
-        task_input = TaskInput(params.task, params.text, params.instruction, params.language, params.cursor)
         try:
             chat = bool(self.model and self.model.chat_template)
-            prompt = build_prompt(task_input, chat)
+            prompt = build_prompt(params.task_input(), chat)
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
         return prompt

@@ -2,7 +2,8 @@
 
 Contract (version 1):
 - A request is ``{"id": str, "op": str, "params": {...}}``. Ops: hello, load_model,
-  generate, cancel, embed, tokenize, cache_stats, cache_clear, shutdown.
+  generate, cancel, embed, tokenize, cache_stats, cache_clear, cache_budget (``{"mb": N}``:
+  bound cache.db from now on, evicting at once), shutdown.
 - For each request the worker emits zero or more ``progress`` / ``token`` events and then
   exactly one terminal event, ``done`` (with a ``result`` object) or ``error`` (a stable
   ``code`` and a ``message`` a person can act on).
@@ -21,7 +22,7 @@ from typing import Any, ClassVar
 
 PROTOCOL_VERSION = 1
 
-OPS = ("hello", "load_model", "generate", "cancel", "embed", "tokenize", "cache_stats", "cache_clear", "shutdown")
+OPS = ("hello", "load_model", "generate", "cancel", "embed", "tokenize", "cache_stats", "cache_clear", "cache_budget", "shutdown")
 
 
 class ErrorCode:

@@ -9,7 +9,7 @@ import queue
 import sys
 import threading
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import IO, Callable
 
@@ -50,6 +50,7 @@ class Worker:
         self.cancelled: set[str] = set()
         self.current: tuple[str, threading.Event] | None = None
         self.state_lock = threading.Lock()
+        self.cache_budget_mb: int | None = None
 
     def emit(self, event: Event) -> None:
         line = to_line(event)
@@ -128,6 +129,10 @@ class Worker:
         params = dict(request.params)
         name = params.pop("model", None) or params.pop("path", None)
         options = _load_options(params)
+        # The budget a client set (load_model or cache_budget) holds for every later model too.
+        if options.cache_budget_mb is None and self.cache_budget_mb is not None:
+            options = replace(options, cache_budget_mb=self.cache_budget_mb)
+        self.cache_budget_mb = options.cache_budget_mb
 
         def progress(stage: str, fraction: float | None) -> None:
             self.emit(Progress(request.id, "prepare", fraction, stage))
@@ -138,9 +143,9 @@ class Worker:
         return {"model": info.to_json(), **described}
 
     def op_generate(self, request: Request, cancel: threading.Event) -> dict:
+        params = self._resolve_draft(GenerateParams.from_wire(request.params))  # validate before loading anything
         if self.engine.model is None or request.params.get("model"):
             self.op_load_model(Request(request.id, "load_model", {"model": request.params.get("model")}), cancel)
-        params = self._resolve_draft(GenerateParams.from_wire(request.params))
 
         batch = TokenBatcher(lambda text, n: self.emit(Token(request.id, text, n)))
         try:
@@ -160,12 +165,17 @@ class Worker:
     def op_cache_clear(self, request: Request, cancel: threading.Event) -> dict:
         return self.engine.backend.cache_clear()
 
+    def op_cache_budget(self, request: Request, cancel: threading.Event) -> dict:
+        mb = request.params.get("mb")
+        if not isinstance(mb, int) or isinstance(mb, bool) or mb < 0:
+            raise BadRequest(f"cache_budget needs 'mb', a whole number of MiB (0 or more), not {mb!r}.")
+        self.cache_budget_mb = mb
+        return self.engine.backend.set_cache_budget(mb)
+
     def _resolve_draft(self, params: GenerateParams) -> GenerateParams:
         """`draft:NAME` names a registered model or a file; the backend is handed its path."""
         if not params.speculative.startswith("draft:"):
             return params
-        from dataclasses import replace
-
         info = self.registry.get(params.speculative.removeprefix("draft:"))
         return replace(params, speculative=f"draft:{info.path}")
 

@@ -215,6 +215,36 @@ def test_cache_clear_op(tiny_model: Path, home: Path) -> None:
     assert stats["entries"] == 0 and stats["memory"]["entries"] == 0
 
 
+def test_a_lowered_budget_evicts_the_oldest_states_at_once(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "cache.db", ID, budget=10_000)
+    try:
+        for i, doc in enumerate(("doc-1", "doc-2", "doc-3")):
+            store.save(_state(doc, 4, 1000, first=i * 10))
+        store.flush()
+        store.set_budget(2_500)
+        assert [c[0] for c in store.candidates("doc-1")] == [] and store.candidates("doc-3")
+        assert store.stats()["bytes"] <= 2_500 and store.stats()["budget"] == 2_500
+    finally:
+        store.close()
+
+
+def test_cache_budget_op_reaches_the_worker_and_evicts(tiny_model: Path, home: Path) -> None:
+    from inference.client import WorkerClient
+    from inference.protocol import ErrorCode, WorkerError
+
+    with WorkerClient(home=home) as client:
+        client.call("load_model", path=str(tiny_model), n_ctx=1024, cache_budget_mb=64)
+        assert client.call("cache_stats")["budget"] == 64 * 2**20
+        for doc in ("doc-1", "doc-2"):
+            client.call("generate", raw_prompt=doc + TEXT, max_tokens=4, temperature=0, doc_key=doc, speculative="off")
+        assert client.call("cache_stats")["entries"] == 2
+        stats = client.call("cache_budget", mb=0)
+        assert stats["budget"] == 0 and stats["entries"] == 0
+        with pytest.raises(WorkerError) as bad:
+            client.call("cache_budget", mb="lots")
+        assert bad.value.code == ErrorCode.BAD_REQUEST
+
+
 @pytest.mark.embedded
 def test_embedded_warm_and_restored_hits_equal_a_fresh_run(embedded_model: Path, tmp_path: Path) -> None:
     """Gemma 3 has a sliding window: a restored state is kept whole and only the typed tail is read."""

@@ -70,12 +70,28 @@ def test_bad_requests_get_errors_and_the_worker_stays_up(fake_worker: WorkerClie
     assert unknown.value.code == ErrorCode.UNKNOWN_OP
     with pytest.raises(WorkerError) as bad_param:
         fake_worker.call("generate", task="continue", text="x", temprature=2, timeout=30)
-    assert bad_param.value.code in (ErrorCode.BAD_REQUEST, ErrorCode.NO_MODEL)
+    assert bad_param.value.code == ErrorCode.BAD_REQUEST and "temprature" in bad_param.value.message
     for kind, code in (("missing", "model_not_found"), ("not_gguf", "not_gguf"), ("truncated", "truncated_model"), ("unsupported_arch", "unsupported_architecture")):
         with pytest.raises(WorkerError) as err:
             fake_worker.call("load_model", model=str(bad_models[kind]), timeout=30)
         assert err.value.code == code, kind
     assert fake_worker.call("hello", timeout=30)["backend"] == "fake"
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"task": "continue", "text": "x", "temprature": 2}, "temprature"),
+    ({"task": "summarise", "text": "x"}, "Unknown task"),
+    ({"task": "continue", "text": "x", "max_tokens": 0}, "max_tokens"),
+    ({"task": "continue", "text": "x", "speculative": "sometimes"}, "speculative"),
+])
+def test_bad_generate_parameters_are_refused_before_any_model_is_prepared(home: Path, params: dict, words: str) -> None:
+    """A fresh worker with no model answers bad_request at once, without assembling the embedded model first."""
+    with WorkerClient(home=home, backend="fake") as client:
+        rid = client.send("generate", **params)
+        events = list(client.events(rid, timeout=30))
+    assert [type(e) for e in events] == [Error]  # no `progress` of a model being prepared or loaded
+    assert events[0].code == ErrorCode.BAD_REQUEST and words in events[0].message
+    assert not (home / "models").exists()
 
 
 def test_killed_worker_gives_a_clear_error(home: Path, tiny_model: Path) -> None:

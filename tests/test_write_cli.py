@@ -61,3 +61,23 @@ def test_models_list_json(tiny_default: Path, capsys) -> None:
     assert main(["models", "list", "--json", "--home", str(tiny_default)]) == 0
     models = json.loads(capsys.readouterr().out)
     assert [m["name"] for m in models if m["default"]] == ["tiny-llama"]
+
+
+def test_write_doc_reuses_the_state_the_desk_left_for_that_document(tiny_default: Path, capsys) -> None:
+    """The desk's request and `write --doc N` name the document's session cache the same way, so the CLI starts warm."""
+    from app.desk.suggestion import make_ask
+    from inference.client import WorkerClient
+
+    body = "The lighthouse keeper climbed the stairs and looked out over the harbour. " * 12
+    doc = create_document(open_db(tiny_default), "Harbour", body)
+    ask = make_ask("continue", body, len(body), len(body), doc_id=doc.id)  # the cursor at the end, as the desk sends it
+    with WorkerClient(home=tiny_default) as desk_worker:
+        desk_worker.call("load_model", timeout=60)
+        first = desk_worker.call("generate", timeout=60, **ask.params(), max_tokens=4, temperature=0, speculative="off")
+    assert first["stats"]["tokens_reused"] == 0
+    capsys.readouterr()
+    argv = ["write", "continue", "--doc", str(doc.id), "--max-tokens", "4", "--temperature", "0", "--speculative", "off", "--json"]
+    assert main(argv + ["--home", str(tiny_default)]) == 0
+    stats = json.loads(capsys.readouterr().out)["stats"]
+    assert stats["cache"] == "disk"  # a new worker process: the state came from cache.db
+    assert stats["tokens_reused"] >= 128 and stats["prompt_tokens"] == first["stats"]["prompt_tokens"]

@@ -9,7 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from app.errors import UserError
-from app.store import get_document, log_generation, open_db
+from app.store import get_document, log_generation, open_db, session_key
 from inference.client import WorkerClient
 from inference.engine import GenerateParams
 from inference.models import Registry
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     params = GenerateParams(
         task=args.task, text=text, instruction=args.instruction, language=args.language,
         max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed,
-        doc_key=f"doc:{doc_id}" if doc_id is not None else None, speculative=args.speculative,
+        doc_key=session_key(doc_id) if doc_id is not None else None, speculative=args.speculative,
     )
     wire = {f.name: getattr(params, f.name) for f in fields(params) if getattr(params, f.name) is not None}
     registry = Registry(args.home)

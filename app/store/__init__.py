@@ -13,6 +13,7 @@ from app.store.documents import (
     list_documents,
     rename_document,
     restore_document,
+    session_key,
     trash_document,
 )
 from app.store.generations import Generation, get_generation, list_generations, log_generation
@@ -34,5 +35,5 @@ __all__ = [
     "create_document", "db_path", "delete_setting", "empty_trash", "get_document", "get_generation",
     "get_revision", "get_setting", "list_documents", "list_generations", "list_revisions", "log_generation",
     "open_db", "open_memory_db", "rename_document", "restore_document", "restore_revision", "save_body",
-    "schema_version", "set_setting", "trash_document",
+    "schema_version", "session_key", "set_setting", "trash_document",
 ]

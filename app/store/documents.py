@@ -83,10 +83,17 @@ def get_document(db: Database, doc_id: int) -> Document:
     return Document(**rows[0])
 
 
-def list_documents(db: Database, filter: str = "", include_trashed: bool = False) -> list[DocumentInfo]:
-    """Documents whose title or text contains `filter`, most recently updated first."""
+def session_key(doc_id: int) -> str:
+    """The worker's session-cache key of a document: the desk and `write --doc` share its cached state through it."""
+    return f"doc-{int(doc_id)}"
+
+
+def list_documents(db: Database, filter: str = "", include_trashed: bool = False, trashed_only: bool = False) -> list[DocumentInfo]:
+    """Documents whose title or text contains `filter` (case-insensitive for ASCII), most recently updated first."""
     where, params = ["1 = 1"], []
-    if not include_trashed:
+    if trashed_only:
+        where.append("trashed_at IS NOT NULL")
+    elif not include_trashed:
         where.append("trashed_at IS NULL")
     if filter:
         pattern = "%" + _escape_like(filter) + "%"

@@ -106,6 +106,10 @@ class Backend(ABC):
         """Forget every saved session state; returns {"deleted": rows}."""
         return {"deleted": 0}
 
+    def set_cache_budget(self, budget_mb: int) -> dict:
+        """Bound the saved session states to `budget_mb` MiB from now on (evicting at once); returns cache_stats()."""
+        return self.cache_stats()
+
 
 BackendFactory = Callable[[], Backend]
 _BACKENDS: dict[str, BackendFactory] = {}
