@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 import queue
 import subprocess
@@ -12,9 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from inference.protocol import Done, Error, ErrorCode, Event, Request, WorkerDied, WorkerError, from_line, to_line
-
-log = logging.getLogger(__name__)
+from inference.protocol import Done, Error, ErrorCode, Event, Request, WorkerDied, WorkerError, to_line
+from inference.wire import NOT_RUNNING, LineBuffer, Router, worker_died, worker_start_failed
 
 
 def worker_command(home: Path | None, backend: str = "llama_cpp") -> list[str]:
@@ -26,8 +24,8 @@ def worker_command(home: Path | None, backend: str = "llama_cpp") -> list[str]:
 class WorkerClient:
     """Starts `python -m inference.worker`; each request gets its own queue of events.
 
-    A reader thread routes event lines by id; when the worker dies, every open request
-    receives a `worker_died` error, so no caller waits forever.
+    A reader thread routes event lines by id; each request ends exactly once, and when the worker
+    dies every open request receives a `worker_died` error, so no caller waits forever.
     """
 
     def __init__(self, home: Path | None = None, backend: str = "llama_cpp", env: dict[str, str] | None = None) -> None:
@@ -36,8 +34,8 @@ class WorkerClient:
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self._ids = itertools.count(1)
+        self._router = Router()
         self._queues: dict[str, queue.Queue[Event]] = {}
-        self._lock = threading.Lock()
         self._write_lock = threading.Lock()
 
     def start(self) -> "WorkerClient":
@@ -50,7 +48,7 @@ class WorkerClient:
                 text=True, encoding="utf-8", bufsize=1, env=self.env,
             )
         except OSError as exc:
-            raise WorkerError(f"The inference worker could not start ({exc}); reinstall with `make install`.", code=ErrorCode.WORKER_START_FAILED) from None
+            raise WorkerError(worker_start_failed(str(exc)), code=ErrorCode.WORKER_START_FAILED) from None
         threading.Thread(target=self._read, args=(self.proc,), name="worker-reader", daemon=True).start()
         return self
 
@@ -66,28 +64,19 @@ class WorkerClient:
 
     def _read(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            try:
-                event = from_line(line)
-            except WorkerError:
-                log.warning("ignoring a line that is not protocol: %r", line[:200])
-                continue
-            with self._lock:
-                q = self._queues.get(event.id)
-            if q is not None:
-                q.put(event)  # type: ignore[arg-type]
-        code = proc.wait()
-        with self._lock:
-            orphans = list(self._queues.items())
-        for request_id, q in orphans:
-            q.put(Error(request_id, WorkerDied.code, f"The inference worker stopped unexpectedly (exit code {code}); your text is safe — restart the worker and try again."))
+        lines = LineBuffer()
+        # Bytes, not the text layer: a read may end inside a character, and a bad byte must not end the reader.
+        while chunk := proc.stdout.buffer.read1(65536):  # read1: what has come so far, not a full 64 KiB
+            self._router.route_lines(lines.feed(chunk))
+        self._router.route_lines(lines.close())
+        self._router.end_all(WorkerDied.code, worker_died(f"exit code {proc.wait()}"))
 
     def send(self, op: str, **params: Any) -> str:
         """Send a request and return its id; read its events with `events(id)`."""
         self.start()
         request_id = f"r{next(self._ids)}"
-        with self._lock:
-            self._queues[request_id] = queue.Queue()
+        self._queues[request_id] = events = queue.Queue()
+        self._router.open(request_id, events.put)
         self._write(Request(request_id, op, params))
         return request_id
 
@@ -97,11 +86,8 @@ class WorkerClient:
             with self._write_lock:
                 self.proc.stdin.write(to_line(request))
                 self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            with self._lock:
-                q = self._queues.get(request.id)
-            if q is not None:
-                q.put(Error(request.id, WorkerDied.code, "The inference worker is not running; restart it and try again."))
+        except OSError:  # BrokenPipeError among them: the worker has gone
+            self._router.route(Error(request.id, WorkerDied.code, NOT_RUNNING))
 
     def events(self, request_id: str, timeout: float | None = None) -> Iterator[Event]:
         """Yield a request's events up to and including its terminal `done` or `error`."""
@@ -115,8 +101,8 @@ class WorkerClient:
         except queue.Empty:
             raise WorkerError(f"The worker did not answer within {timeout} s.", code=ErrorCode.INTERNAL) from None
         finally:
-            with self._lock:
-                self._queues.pop(request_id, None)
+            self._router.forget(request_id)
+            self._queues.pop(request_id, None)
 
     def call(self, op: str, timeout: float | None = None, **params: Any) -> dict:
         """Send a request and wait for its result; raise WorkerError on an error event."""
