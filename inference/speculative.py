@@ -1,17 +1,22 @@
-"""Speculative decoding: drafters (prompt lookup, a draft model of the same tokenizer) and the adaptive controller.
+"""Speculative decoding: the drafter interface, prompt lookup, the adaptive controller and the greedy verify loop.
 
-A drafter is one callable `(token_ids, k) -> draft_ids`. The controller measures, per loaded model on this
-machine, what a target decode of n tokens costs against one, and per task and drafter how many drafted
-tokens are accepted; from those it chooses k for the next step, where k = 0 means plain decoding.
+A drafter is one callable `(token_ids, k) -> draft_ids` (the draft-model one, which runs llama.cpp, is
+inference.backends.draft_model). The controller measures, per loaded model on this machine, what a target
+decode of n tokens costs against one, and per task and drafter how many drafted tokens are accepted; from
+those it chooses k for the next step, where k = 0 means plain decoding. The loop verifies through any
+`Target` (the llama.cpp one is inference.backends.llama_session.LlamaSession); nothing here imports llama_cpp.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
+
+from inference.backends.base import GenerationStats, RequestContext, SamplingParams
 
 log = logging.getLogger(__name__)
 
@@ -59,60 +64,6 @@ class PromptLookup:
                 start = int(hits[-1]) + n
                 return ids[start : start + k].tolist()
         return []
-
-
-class DraftModel:
-    """Greedy drafting with a small llama.cpp model of the same tokenizer, keeping its own KV prefix between calls."""
-
-    def __init__(self, llm: Any, name: str) -> None:
-        import llama_cpp
-
-        self.llm = llm
-        self.name = f"draft:{name}"
-        self.n_vocab = llm.n_vocab()
-        self.n_swa = int(llama_cpp.llama_model_n_swa(llm.model))
-
-    def _argmax(self) -> int:
-        import llama_cpp
-
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self.llm.ctx, -1), shape=(self.n_vocab,))
-        return int(logits.argmax())
-
-    def _sync(self, token_ids: Sequence[int]) -> None:
-        """Bring the draft model's cache to `token_ids`, evaluating only what it does not hold yet."""
-        import llama_cpp
-
-        from inference.cache import usable_prefix
-
-        llm = self.llm
-        pos_min = llama_cpp.llama_memory_seq_pos_min(llama_cpp.llama_get_memory(llm.ctx), 0)
-        keep = min(usable_prefix(llm._input_ids, max(pos_min, 0), token_ids, self.n_swa), len(token_ids) - 1)
-        llm.n_tokens = keep  # Llama.eval drops every cached position from n_tokens on
-        llm.eval(list(token_ids[keep:]))
-
-    def __call__(self, token_ids: Sequence[int], k: int) -> list[int]:
-        if k <= 0 or len(token_ids) + k >= self.llm.n_ctx():
-            return []
-        self._sync(token_ids)
-        out = [self._argmax()]
-        while len(out) < k:
-            self.llm.eval([out[-1]])
-            out.append(self._argmax())
-        return out
-
-    def close(self) -> None:
-        self.llm.close()
-
-
-def same_vocabulary(a: Any, b: Any) -> bool:
-    """Whether two llama.cpp models share one tokenizer: the same size and the same text for every token."""
-    import llama_cpp
-
-    va, vb = a._model.vocab, b._model.vocab
-    n = a.n_vocab()
-    if n != b.n_vocab():
-        return False
-    return all(llama_cpp.llama_vocab_get_text(va, i) == llama_cpp.llama_vocab_get_text(vb, i) for i in range(n))
 
 
 def expected_tokens(alpha: float, k: int) -> float:
@@ -212,3 +163,107 @@ class Controller:
             "verify_cost_ratio": {n: round(self.cost(n) / self.cost(1), 2) for n in PROBE_SIZES} if self.costs else {},
             "exact": self.exact,
         }
+
+
+# -- greedy speculative decoding ---------------------------------------------------------------------
+class Target(Protocol):
+    """The model being decoded, seen as a verifier: decode a batch with logits at every position, argmax, cut back."""
+
+    n_ctx: int
+    n_tokens: int
+
+    def decode(self, tokens: Sequence[int]) -> None: ...
+
+    def logits(self, i: int) -> np.ndarray: ...
+
+    def argmax(self, i: int) -> int: ...
+
+    def truncate(self, n: int) -> None: ...
+
+    def is_end(self, token: int) -> bool: ...
+
+
+def probe(ctl: Controller, target: Target, token: int) -> None:
+    """Time target decodes of 1, 2, 3, 5 tokens here, and whether a batch reproduces one-token logits exactly."""
+    start = target.n_tokens
+    reference, exact = None, True
+    best = {n: float("inf") for n in PROBE_SIZES}
+    for _ in range(2):  # sizes interleaved, the faster of two kept: a burst from another process must not decide
+        for n in PROBE_SIZES:
+            t0 = time.perf_counter()
+            target.decode([token] * n)
+            best[n] = min(best[n], time.perf_counter() - t0)
+            row = target.logits(0).copy()
+            target.truncate(start)
+            reference = row if reference is None else reference
+            exact = exact and bool(np.array_equal(row, reference))
+    ctl.costs.update(best)
+    ctl.exact = exact
+
+
+def _plan(ctl: Controller, target: Target, cur: int, context: RequestContext, stats: GenerationStats) -> bool:
+    """Probe once per model; say whether this request speculates at all and why not."""
+    if not ctl.probed:
+        probe(ctl, target, cur)
+    if context.speculative != "auto":
+        return True
+    reason = ctl.off_reason(stats.speculative)
+    if reason:
+        stats.extra["speculative_reason"] = reason
+        stats.speculative = "off"
+        return False
+    return True
+
+
+def speculative_decode(target: Target, ctl: Controller, prompt: list[int], drafter: Drafter, params: SamplingParams,
+                       stats: GenerationStats, context: RequestContext) -> Iterator[int]:
+    """Greedy decoding where each step verifies the current token plus k drafted ones in one batch.
+
+    The prompt is already evaluated in `target`; its last logits give the first token.
+    """
+    budget = min(params.max_tokens, target.n_ctx - len(prompt) - 1)
+    cur = target.argmax(-1)
+    speculate = _plan(ctl, target, cur, context, stats)
+    history = list(prompt)
+    forced = context.speculative != "auto"
+    try:
+        while not target.is_end(cur) and stats.generated_tokens < budget:
+            stats.generated_tokens += 1
+            yield cur
+            history.append(cur)
+            room = min(budget - stats.generated_tokens, target.n_ctx - target.n_tokens - 2)
+            if room <= 0:
+                return
+            k = min(ctl.choose_k(context.task, drafter.name, forced) if speculate else 0, room)
+            t0 = time.perf_counter()
+            draft = drafter(history, k) if k else []
+            ctl.record_draft(drafter.name, time.perf_counter() - t0, len(draft))
+            accepted, cur = _verify(target, ctl, cur, draft)
+            stats.drafted_tokens += len(draft)
+            stats.accepted_tokens += accepted
+            ctl.record_step(context.task, drafter.name, len(draft), accepted)
+            for token in draft[:accepted]:
+                if target.is_end(token):
+                    return
+                stats.generated_tokens += 1
+                yield token
+                history.append(token)
+    finally:
+        stats.extra.update(ctl.describe(context.task, drafter.name))
+
+
+def _verify(target: Target, ctl: Controller, cur: int, draft: list[int]) -> tuple[int, int]:
+    """Decode cur + draft in one batch; return how many drafted tokens stand and the token that follows them."""
+    start = target.n_tokens
+    t0 = time.perf_counter()
+    target.decode([cur, *draft])
+    ctl.record_cost(len(draft) + 1, time.perf_counter() - t0)
+    # Acceptance rule (greedy): logits at batch position i are the target's prediction after cur + draft[:i];
+    # a drafted token stands while it equals that argmax, and the first mismatch is replaced by the argmax itself.
+    # Every emitted token is thus the target's own greedy choice: the text equals plain greedy decoding's.
+    accepted = 0
+    while accepted < len(draft) and target.argmax(accepted) == draft[accepted]:
+        accepted += 1
+    following = target.argmax(accepted)
+    target.truncate(start + 1 + accepted)  # keep cur and the accepted drafts; the rest of the batch is dropped
+    return accepted, following

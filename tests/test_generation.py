@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.store import create_document, get_document, open_db
-from inference.backends.llama_cpp import open_llama
+from inference.backends.llama_adapter import is_eog, open_llama
 from inference.client import WorkerClient
 from inference.protocol import Done, Error, ErrorCode, Token
 
@@ -20,13 +20,11 @@ PROMPT = "The lighthouse keeper climbed the stairs"
 
 def bare_greedy(model: Path, prompt: str, n: int) -> str:
     """Greedy tokens straight from llama-cpp-python, stopping at end of sequence like any front end."""
-    import llama_cpp
-
     llm = open_llama(model, n_ctx=2048)
     ids = llm.tokenize(prompt.encode(), add_bos=True, special=True)
     out = []
     for token in llm.generate(ids, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
-        if llama_cpp.llama_vocab_is_eog(llm._model.vocab, token) or len(out) == n:
+        if is_eog(llm, token) or len(out) == n:
             break
         out.append(token)
     text = llm.detokenize(out).decode("utf-8", "replace")
@@ -119,7 +117,7 @@ def test_cancel_interrupts_a_long_prefill_and_the_model_stays_usable(embedded_mo
         cancel = CancelAfterPolls(3000)  # llama.cpp polls between graph nodes: this lands a few batches in
         with pytest.raises(Cancelled):
             list(backend.generate(prompt, SamplingParams(max_tokens=4, temperature=0), GenerationStats(), RequestContext(cancel=cancel)))
-        assert backend.llm.n_tokens < len(prompt) - 128  # it stopped while reading, not after
+        assert backend.session.n_tokens < len(prompt) - 128  # it stopped while reading, not after
         short = prompt[:200]
         after = list(backend.generate(short, SamplingParams(max_tokens=8, temperature=0), GenerationStats()))
     finally:

@@ -110,7 +110,8 @@ def test_a_model_larger_than_free_memory_is_refused_before_loading(tmp_path: Pat
     import psutil
 
     from inference.backends.base import LoadOptions
-    from inference.backends.llama_cpp import LlamaCppBackend, gpu_offload_supported
+    from inference.backends.llama_adapter import gpu_offload_supported
+    from inference.backends.llama_cpp import LlamaCppBackend
 
     if gpu_offload_supported():
         pytest.skip("with a GPU build the weights go to GPU memory; this checks the CPU path")

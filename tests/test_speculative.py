@@ -60,7 +60,7 @@ def test_controller_counts_the_cost_of_a_draft_model() -> None:
 
 def _run(backend, ids: list[int], mode: str, n: int = 32) -> tuple[list[int], GenerationStats]:
     stats = GenerationStats()
-    backend.llm.reset()
+    backend.session.reset()
     out = list(backend.generate(ids, SamplingParams(max_tokens=n, temperature=0), stats, RequestContext(None, mode, "proofread")))
     return out, stats
 

@@ -19,7 +19,7 @@ def _open(path: Path) -> Any:
     """Load through the project's loader once it exists, as every caller must; bare llama_cpp until then."""
     llama_cpp = pytest.importorskip("llama_cpp")
     try:
-        from inference.backends.llama_cpp import open_llama
+        from inference.backends.llama_adapter import open_llama
     except ImportError:
         return llama_cpp.Llama(model_path=str(path), n_ctx=512, verbose=False)
     return open_llama(path, n_ctx=512, verbose=False)

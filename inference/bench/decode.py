@@ -94,7 +94,7 @@ def _figures(prompt_tokens: int, n: int, t0: float, t_first: float, t_last: floa
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.backends.llama_cpp import open_llama
+    from inference.backends.llama_adapter import open_llama
     from inference.client import WorkerClient
     from inference.models import Registry
 

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 import psutil
 
+from inference.backends.llama_adapter import all_logits, logits, model_bytes, open_llama
 from inference.compress.errors import IncompatibleModels
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,6 @@ class Performance:
 
 def _open(path: Path, n_ctx: int, logits_all: bool = False):
     """Load through the project's loader, with one batch as large as the context (one decode per window)."""
-    from inference.backends.llama_cpp import open_llama
-
     return open_llama(path, n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, logits_all=logits_all)
 
 
@@ -139,10 +138,10 @@ class Evaluator:
             return self._cache[index]
         self._ref.reset()
         self._ref.eval(window)
-        logits = self._ref.scores[: len(window)]
+        rows = all_logits(self._ref, len(window))
         if self._cache is not None:
-            logits = self._cache.setdefault(index, logits.copy())
-        return logits
+            rows = self._cache.setdefault(index, rows.copy())
+        return rows
 
     def _window_stats(self, cand, window: list[int], index: int, progress: ProgressFn | None) -> tuple[np.ndarray, ...]:
         """Evaluate one window on both models; position i's logits predict token i + 1."""
@@ -150,9 +149,10 @@ class Evaluator:
         ref = self._reference_logits(index, window)
         cand.reset()
         cand.eval(window)
+        scores = all_logits(cand, n)
         targets = np.asarray(window[1:], dtype=np.int64)
         chunks = [
-            _compare_rows(ref[s : min(s + _ROWS, n)], cand.scores[s : min(s + _ROWS, n)], targets[s : s + _ROWS])
+            _compare_rows(ref[s : min(s + _ROWS, n)], scores[s : min(s + _ROWS, n)], targets[s : s + _ROWS])
             for s in range(0, n, _ROWS)
         ]
         if progress:
@@ -163,8 +163,6 @@ class Evaluator:
 def measure_performance(path: Path, prompt: list[int], n_decode: int = 32, repeats: int = 3) -> Performance:
     """Load a model, prefill `prompt` in one batch, then decode greedily; the best of `repeats` timings of each,
     because other processes on the machine only ever slow a run down, and the memory the first run took."""
-    import llama_cpp
-
     process = psutil.Process()
     rss_before = process.memory_info().rss
     start = time.perf_counter()
@@ -180,12 +178,12 @@ def measure_performance(path: Path, prompt: list[int], n_decode: int = 32, repea
             rss = rss or process.memory_info().rss - rss_before
             generated, seconds = _greedy(llm, n_decode)
             decode_s = min(decode_s, seconds)
-        model_bytes = int(llama_cpp.llama_model_size(llm.model))
+        weights = model_bytes(llm)
     finally:
         llm.close()
     return Performance(
         file_bytes=path.stat().st_size,
-        model_bytes=model_bytes,
+        model_bytes=weights,
         rss_bytes=max(rss, 0),
         load_s=load_s,
         prefill_tps=len(prompt) / prefill_s,
@@ -196,14 +194,10 @@ def measure_performance(path: Path, prompt: list[int], n_decode: int = 32, repea
 
 def _greedy(llm, n: int) -> tuple[list[int], float]:
     """Decode n tokens by argmax of the last logits (read straight from llama.cpp, no sampler in the timing)."""
-    import llama_cpp
-
-    vocab = llm.n_vocab()
     out: list[int] = []
     start = time.perf_counter()
     for _ in range(n):
-        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1), shape=(vocab,))
-        token = int(logits.argmax())
+        token = int(logits(llm, -1).argmax())
         out.append(token)
         llm.eval([token])
     return out, time.perf_counter() - start
