@@ -9,7 +9,7 @@ from app.desk import compress_feed, transfer
 from app.desk.autosave import AutosavePolicy
 from app.desk.counting import count, count_delay_ms, count_words
 from app.desk.review import Review, parse_link
-from app.desk.status import device_label, generation_summary, reuse_label
+from app.desk.status import cache_summary, device_label, generation_summary, reuse_label
 from app.desk.suggestion import Phase, Suggestion, make_ask
 
 
@@ -45,7 +45,7 @@ def test_ask_targets_the_selection_or_the_cursor():
     cont = make_ask("continue", doc, 4, 4, doc_id=7)
     assert (cont.start, cont.end, cont.cursor, cont.text) == (4, 4, None, "One.")
     assert len(make_ask("continue", "x" * 200_000, 150_000, 150_000).text) == 65_536
-    assert cont.params()["doc_key"] == "doc-7"
+    assert cont.params()["doc_key"] == store.session_key(7)
     whole = make_ask("proofread", doc, 3, 3)
     assert (whole.start, whole.end, whole.source) == (0, len(doc), doc)
     summary = make_ask("summarize", doc, 3, 3)
@@ -55,16 +55,14 @@ def test_ask_targets_the_selection_or_the_cursor():
 def test_suggestion_follows_only_the_newest_request():
     s = Suggestion()
     ask = make_ask("continue", "Hi", 2, 2)
-    assert s.begin("q1", ask) is None
+    s.begin("q1", ask)
     assert s.feed("q1", " there")
-    assert s.begin("q2", ask) == "q1"  # Retry: q1 is superseded
+    s.begin("q2", ask)  # Retry: q1 is superseded
     assert not s.feed("q1", " stale")
     assert not s.finish("q1", {"output": "stale"})
     assert s.feed("q2", " you")
     assert s.finish("q2", {"output": " you"})
-    assert s.phase is Phase.READY and s.can_accept
-    edit = s.edit()
-    assert (edit.start, edit.end, edit.text) == (2, 2, " you")
+    assert s.phase is Phase.READY and s.can_accept and s.text == " you"
 
 
 def test_stopped_suggestion_keeps_its_text_and_failure_has_none():
@@ -77,9 +75,7 @@ def test_stopped_suggestion_keeps_its_text_and_failure_has_none():
     s.begin("q2", make_ask("continue", "Hi", 2, 2))
     s.finish("q2", None, "worker_died", "The worker stopped.")
     assert s.phase is Phase.FAILED and not s.can_accept and s.error == "The worker stopped."
-    assert s.discard() is None and s.phase is Phase.IDLE
-    with pytest.raises(ValueError):
-        s.edit()
+    assert s.discard() is None and s.phase is Phase.IDLE and not s.can_accept
 
 
 def test_tracked_only_for_rewrite_and_proofread_of_a_selection():
@@ -115,6 +111,8 @@ def test_status_words():
     assert generation_summary({}, None) == ""
     assert device_label({"device": "cpu"}) == "CPU"
     assert device_label({"device": "cuda", "n_gpu_layers": 33}) == "GPU (33 layers)"
+    assert cache_summary({"entries": 12, "bytes": 48 * 2**20, "budget": 2048 * 2**20}) == "12 saved session(s), 48.0 MiB of 2,048 MiB"
+    assert cache_summary({}).startswith("Empty")
 
 
 def test_export_target_and_jobs(home, tmp_path):

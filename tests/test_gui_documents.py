@@ -10,51 +10,51 @@ from tests.gui_helpers import gui_home, make_window, type_into, wait_phase  # no
 
 def test_sidebar_new_rename_filter_trash_restore_empty(qtbot, make_window, gui_home):
     window = make_window(ready=False)
-    first = window.session.doc_id
-    window.session.rename_to(first, "Garden notes")
-    second = window.session.new()
-    window.session.rename_to(second, "Letters")
+    first = window.documents.doc_id
+    window.documents.rename_to(first, "Garden notes")
+    second = window.documents.new()
+    window.documents.rename_to(second, "Letters")
     assert window.sidebar.ids() == [second, first]  # last edited first
     window.sidebar.filter.setText("garden")
     assert window.sidebar.ids() == [first]
     window.sidebar.filter.clear()
-    window.session.trash(second)
-    assert window.session.doc_id == first and window.sidebar.ids() == [first]
+    window.documents.trash(second)
+    assert window.documents.doc_id == first and window.sidebar.ids() == [first]
     window.sidebar.show_trash.setChecked(True)
     assert window.sidebar.ids() == [second]
-    window.session.restore(second)
+    window.documents.restore(second)
     assert window.sidebar.ids() == []
     window.sidebar.show_trash.setChecked(False)
-    window.session.trash(second)
-    assert store.empty_trash(window.session.db) == 1
+    window.documents.trash(second)
+    assert store.empty_trash(window.workspace.db) == 1
     window.sidebar.list.setCurrentRow(0)
-    assert window.session.doc_id == first
+    assert window.documents.doc_id == first
 
 
 def test_switching_documents_saves_the_one_left(qtbot, make_window, gui_home):
     window = make_window(ready=False)
-    first = window.session.doc_id
+    first = window.documents.doc_id
     type_into(qtbot, window, "First draft")
-    window.session.new()
-    assert store.get_document(window.session.db, first).body == "First draft"
-    window.session.open(first)
+    window.documents.new()
+    assert store.get_document(window.workspace.db, first).body == "First draft"
+    window.documents.open(first)
     assert window.editor.text() == "First draft"
 
 
 def test_revisions_show_differences_and_restore(qtbot, make_window):
     window = make_window(ready=False)
     type_into(qtbot, window, "The first version.")
-    window.session.save("save")
+    window.documents.save("save")
     window.editor.selectAll()
     qtbot.keyClicks(window.editor, "A second version.")
-    window.session.save("save")
-    dialog = RevisionsDialog(window.session, window)
+    window.documents.save("save")
+    dialog = RevisionsDialog(window.documents, window)
     assert dialog.list.count() == 2
     dialog.list.setCurrentRow(1)  # the older one
     assert "line-through" in dialog.view.toHtml() or "first" in dialog.view.toPlainText()
     dialog.restore_selected()
     assert window.editor.text() == "The first version."
-    reasons = [r.reason for r in store.list_revisions(window.session.db, window.session.doc_id)]
+    reasons = [r.reason for r in store.list_revisions(window.workspace.db, window.documents.doc_id)]
     assert reasons[0].startswith("restore rev")
     window.editor.undo()
     assert window.editor.text() == "A second version."
@@ -86,12 +86,12 @@ def test_counts_zoom_theme_and_layout_are_remembered(qtbot, make_window, gui_hom
     window.set_theme("dark")
     window.splitter.setSizes([300, 500, 400])
     sizes = window.splitter.sizes()
-    doc_id = window.session.doc_id
-    window.session.new()
-    window.session.open(doc_id)
+    doc_id = window.documents.doc_id
+    window.documents.new()
+    window.documents.open(doc_id)
     window.save_state()
     again = make_window(ready=False)
-    assert again.session.doc_id == doc_id
+    assert again.documents.doc_id == doc_id
     assert again.editor.font().pointSizeF() == size + 2
     assert again.settings.value(prefs.THEME) == "dark"
     assert [again.splitter.sizes()[i] for i in (0, 2)] == [sizes[0], sizes[2]]  # the middle takes what is left
@@ -102,13 +102,13 @@ def test_export_and_import_run_off_the_gui_thread(qtbot, make_window, tmp_path):
     window = make_window(ready=False)
     type_into(qtbot, window, "# Chapter\n\nWords to keep.")
     messages = []
-    window.session.message.connect(messages.append)
-    window.session.export(str(tmp_path / "book.docx"))
+    window.documents.message.connect(messages.append)
+    window.documents.export(str(tmp_path / "book.docx"))
     qtbot.waitUntil(lambda: (tmp_path / "book.docx").exists() and bool(messages), timeout=5000)
     assert messages[-1].startswith("Exported")
-    before = window.session.doc_id
-    window.session.import_files([str(tmp_path / "book.docx")])
-    qtbot.waitUntil(lambda: window.session.doc_id != before, timeout=5000)
+    before = window.documents.doc_id
+    window.documents.import_files([str(tmp_path / "book.docx")])
+    qtbot.waitUntil(lambda: window.documents.doc_id != before, timeout=5000)
     assert "Words to keep." in window.editor.text()
 
 

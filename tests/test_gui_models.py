@@ -30,7 +30,8 @@ def test_compress_from_the_model_manager_registers_the_result_and_shows_its_char
     dialog.list.setCurrentRow(names.index(tiny_model.stem))
     dialog.qtype.setCurrentText("Q8_0")
     dialog.buttons["compress"].click()
-    qtbot.waitUntil(lambda: dialog.proc is None, timeout=60000)
+    assert dialog.compressing
+    qtbot.waitUntil(lambda: not dialog.compressing, timeout=60000)
     assert dialog.status.text().startswith("Compressed: tiny-llama-Q8_0"), dialog.status.text()
     assert "top-1 agreement" in dialog.status.text()
     assert dialog.chart.isVisible() and not dialog.chart.pixmap().isNull()

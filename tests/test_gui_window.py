@@ -77,13 +77,13 @@ def test_rewrite_reviewed_hunk_by_hunk(qtbot, make_window):
 
 def test_autosave_then_a_second_window_shows_the_text(qtbot, make_window, gui_home):
     window = make_window()
-    window.session.policy.idle_ms = 50  # the real delay is 2 s; the rule under test is the same
+    window.workspace.policy.idle_ms = 50  # the real delay is 2 s; the rule under test is the same
     type_into(qtbot, window, "Saved without asking.")
     db = store.open_db(gui_home)
-    qtbot.waitUntil(lambda: store.get_document(db, window.session.doc_id).body == "Saved without asking.", timeout=3000)
-    doc_id = window.session.doc_id
+    qtbot.waitUntil(lambda: store.get_document(db, window.documents.doc_id).body == "Saved without asking.", timeout=3000)
+    doc_id = window.documents.doc_id
     second = make_window(ready=False)
-    assert second.session.doc_id == doc_id
+    assert second.documents.doc_id == doc_id
     assert second.editor.text() == "Saved without asking."
 
 
@@ -119,4 +119,4 @@ def test_generations_are_logged(qtbot, make_window, gui_home):
     wait_phase(qtbot, window, "ready")
     logged = store.list_generations(store.open_db(gui_home))
     assert logged and logged[0].output == " logged." and logged[0].task == "continue"
-    assert logged[0].document_id == window.session.doc_id
+    assert logged[0].document_id == window.documents.doc_id

@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from inference.models import ModelInfo, Registry
+from app.desk.model_facts import describe
+from inference.models import Registry
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -31,21 +32,6 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     except ImportError:
         return
     add_advise_parser(sub, parent)
-
-
-def describe(info: ModelInfo) -> dict:
-    """Metadata as a person reads it."""
-    return {
-        "name": info.name,
-        "architecture": info.architecture,
-        "parameters": f"{info.parameters / 1e6:,.0f}M" if info.parameters else "unknown",
-        "quantization": info.quantization,
-        "context length": f"{info.context_length:,}" if info.context_length else "unknown",
-        "size on disk": f"{info.size_bytes / 2**20:,.1f} MiB",
-        "chat template": "yes (instruct model)" if info.chat_template else "no (base model: few-shot prompts)",
-        "path": str(info.path),
-        "sha256": info.sha256,
-    }
 
 
 def _print(args: argparse.Namespace, payload: object, text: str) -> int:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-QUANT_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "IQ4_XS")
+from inference.compress.types import SWEEP_TYPES
+
+QUANT_TYPES = SWEEP_TYPES  # what the model manager offers: the sweep's types, most bits first
 MIN_HELD_OUT_CHARS = 4_000  # about a thousand tokens: enough positions for agreement and KL to mean something
 MAX_HELD_OUT_CHARS = 20_000
 
@@ -35,14 +38,14 @@ def held_out_text(home: Path, min_chars: int = MIN_HELD_OUT_CHARS, max_chars: in
     """
     from app.store import get_document, list_documents, open_db
 
-    db = open_db(home)
     parts, size = [], 0
-    for info in list_documents(db):
-        if size >= max_chars:
-            break
-        body = get_document(db, info.id).body.strip()
-        parts.append(body)
-        size += len(body)
+    with closing(open_db(home)) as db:  # a pool job's own connection: it belongs to this thread and goes with it
+        for info in list_documents(db):
+            if size >= max_chars:
+                break
+            body = get_document(db, info.id).body.strip()
+            parts.append(body)
+            size += len(body)
     text = "\n\n".join(p for p in parts if p)[:max_chars]
     if len(text) < min_chars:
         return None

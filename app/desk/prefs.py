@@ -7,16 +7,13 @@ APPLICATION = "Scriptorium"
 
 # QSettings keys (per user and machine: window geometry belongs to a screen, not to the documents).
 GEOMETRY = "window/geometry"
-WINDOW_STATE = "window/state"
 SPLITTER = "window/splitter"
 THEME = "view/theme"  # "system" | "light" | "dark"
 ZOOM = "view/zoom"  # point-size steps from the default
 LAST_DOCUMENT = "documents/last"
-TASK_OPTIONS = "assistant/options"
 
 # Store settings (travel with the data directory).
 CACHE_BUDGET_MB = "cache.budget_mb"
-DEFAULT_CACHE_BUDGET_MB = 2048
 THEMES = ("system", "light", "dark")
 
 LANGUAGES = ("French", "German", "Spanish", "Italian", "Portuguese", "Chinese", "Japanese", "English")

@@ -39,3 +39,12 @@ def generation_summary(stats: dict, n_ctx: int | None) -> str:
     """One line for the status bar: speed, context used, cache reuse; parts that are unknown are left out."""
     parts = [speed_label(stats), context_label(stats, n_ctx), reuse_label(stats)]
     return " · ".join(p for p in parts if p)
+
+
+def cache_summary(stats: dict) -> str:
+    """'12 saved session(s), 48.2 MiB of 2,048 MiB' from the worker's cache_stats (cache.db's part)."""
+    if not stats:
+        return "Empty (this worker keeps no session cache)."
+    text = f"{int(stats['entries']):,} saved session(s), {int(stats['bytes']) / 2**20:,.1f} MiB"
+    budget = int(stats.get("budget") or 0)
+    return text + (f" of {budget / 2**20:,.0f} MiB" if budget else "")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from app.store.documents import session_key
+
 # Tasks whose answer is a new version of the selected text: shown as tracked changes, accepted hunk by hunk.
 TRACKED_TASKS = frozenset({"rewrite", "proofread"})
 # Tasks that work on the whole document when nothing is selected (and then replace it).
@@ -46,7 +48,7 @@ class Ask:
         if self.cursor is not None:
             p["cursor"] = self.cursor
         if self.doc_id is not None:
-            p["doc_key"] = f"doc-{self.doc_id}"
+            p["doc_key"] = session_key(self.doc_id)
         return p
 
 
@@ -61,15 +63,6 @@ def make_ask(task: str, document: str, sel_start: int, sel_end: int, **options: 
     if task == "continue":
         return Ask(task, document[max(0, start - CONTINUE_CHARS):start], start, start, "", **options)  # type: ignore[arg-type]
     return Ask(task, document, start, start, "", **options)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class Edit:
-    """Replace [start, end) of the document with `text` (start == end: an insertion)."""
-
-    start: int
-    end: int
-    text: str
 
 
 class Suggestion:
@@ -92,12 +85,10 @@ class Suggestion:
         """Whether the answer is reviewed as tracked changes against the selection."""
         return bool(self.ask and self.ask.task in TRACKED_TASKS and self.ask.source)
 
-    def begin(self, request_id: str, ask: Ask) -> str | None:
-        """Follow a new request; return the id of a running one it supersedes (to cancel), if any."""
-        superseded = self.request_id if self.running else None
+    def begin(self, request_id: str, ask: Ask) -> None:
+        """Follow a new request from now on; events of the one before are dropped."""
         self.phase, self.request_id, self.ask = Phase.RUNNING, request_id, ask
         self.text, self.result, self.error = "", {}, ""
-        return superseded
 
     def feed(self, request_id: str, text: str) -> bool:
         """Append streamed text; False (and nothing changes) for a request this suggestion no longer follows."""
@@ -130,13 +121,6 @@ class Suggestion:
     @property
     def can_accept(self) -> bool:
         return self.phase in (Phase.READY, Phase.STOPPED) and bool(self.text.strip()) and self.ask is not None
-
-    def edit(self, text: str | None = None) -> Edit:
-        """The change accepting makes: `text` (a tracked review's result) or the suggestion itself."""
-        if not self.can_accept:
-            raise ValueError("There is no finished suggestion to accept.")
-        assert self.ask is not None
-        return Edit(self.ask.start, self.ask.end, self.text if text is None else text)
 
     def retry_ask(self) -> Ask | None:
         """The same request again, for Retry."""

@@ -12,12 +12,14 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QProgressBar, Q
 from app.desk import prefs
 from app.desk.counting import count, count_delay_ms
 from app.desk.status import device_label, generation_summary
-from app.ui.assist import AssistantController
-from app.ui.assistant import AssistantPanel
+from app.desk.workspace import Workspace
+from app.ui.assistant_controller import AssistantController
+from app.ui.assistant_panel import AssistantPanel
 from app.ui.banner import Banner
-from app.ui.documents import DocumentSession
+from app.ui.document_controller import DocumentController
 from app.ui.editor import Editor
 from app.ui.find_bar import FindBar
+from app.ui.progress import show_fraction
 from app.ui.sidebar import DocumentSidebar
 from app.ui.theme import apply_theme, is_dark, ui_font
 from app.worker_client import QtWorkerClient
@@ -46,8 +48,9 @@ class MainWindow(QMainWindow):
         self.find_bar.hide()
         self.banner = Banner()
         self.worker = QtWorkerClient(self.home, backend, worker_env, self)
-        self.session = DocumentSession(self.home, self.editor, self.sidebar, self)
-        self.assistant = AssistantController(self.worker, self.panel, self.editor, self.session)
+        self.workspace = Workspace(self.home)
+        self.documents = DocumentController(self.workspace, self.editor, self.sidebar, self)
+        self.assistant = AssistantController(self.worker, self.panel, self.editor, self.workspace, self.documents.loaded)
         self.n_ctx: int | None = None
         self.load_request: str | None = None
         self._build_layout()
@@ -95,10 +98,10 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar()
         file = menu.addMenu("&File")
-        self._action(file, "&New document", self.session.new, QKeySequence.StandardKey.New)
-        self._action(file, "&Save revision", lambda: self.session.save("save"), QKeySequence.StandardKey.Save)
-        self._action(file, "&Import…", lambda: self.session.import_files(), "Ctrl+I")
-        self._action(file, "&Export…", lambda: self.session.export(), "Ctrl+E")
+        self._action(file, "&New document", self.documents.new, QKeySequence.StandardKey.New)
+        self._action(file, "&Save revision", lambda: self.documents.save("save"), QKeySequence.StandardKey.Save)
+        self._action(file, "&Import…", lambda: self.documents.import_files(), "Ctrl+I")
+        self._action(file, "&Export…", lambda: self.documents.export(), "Ctrl+E")
         self._action(file, "&Revisions…", self.show_revisions, "Ctrl+H")
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -147,8 +150,8 @@ class MainWindow(QMainWindow):
         self.worker.progress.connect(self._progress)
         self.worker.died.connect(self._worker_died)
         self.assistant.generationDone.connect(self._generation_done)
-        self.session.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        self.session.loaded.connect(lambda _: self._schedule_count())
+        self.documents.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.documents.loaded.connect(lambda _: self._schedule_count())
         self.editor.textChanged.connect(self._schedule_count)
         self.editor.selectionChanged.connect(self._schedule_count)
         hints = QGuiApplication.styleHints()
@@ -156,19 +159,19 @@ class MainWindow(QMainWindow):
 
     # -- worker ------------------------------------------------------------------------------
     def _worker_ready(self, hello: dict) -> None:
+        if self.workspace.closed:  # the window closed while the worker was starting
+            return
         self.model_label.setText("Loading the model…")
         self.load_bar.setRange(0, 0)
         self.load_bar.show()
-        self.load_request = self.worker.request("load_model", channel="load", on_done=self._model_loaded)
+        budget = self.workspace.cache_budget_mb()
+        options = {"cache_budget_mb": budget} if budget is not None else {}
+        self.load_request = self.worker.request("load_model", channel="load", on_done=self._model_loaded, **options)
 
     def _progress(self, request_id: str, event: Progress) -> None:
         if request_id != self.load_request:
             return
-        if event.fraction is None:
-            self.load_bar.setRange(0, 0)
-        else:
-            self.load_bar.setRange(0, 1000)
-            self.load_bar.setValue(int(event.fraction * 1000))
+        show_fraction(self.load_bar, event.fraction)
         self.model_label.setText(event.message or "Loading the model…")
 
     def _model_loaded(self, event: Done | Error) -> None:
@@ -222,9 +225,9 @@ class MainWindow(QMainWindow):
     def show_revisions(self) -> None:
         from app.ui.revisions import RevisionsDialog
 
-        if self.session.doc_id is not None:
-            self.session.save("autosave")
-            RevisionsDialog(self.session, self).open()
+        if self.documents.doc_id is not None:
+            self.documents.save("autosave")
+            RevisionsDialog(self.documents, self).open()
 
     def show_models(self) -> None:
         from app.ui.models_dialog import ModelManager
@@ -234,7 +237,7 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         from app.ui.settings_dialog import SettingsDialog
 
-        SettingsDialog(self.worker, self.session.db, self).open()
+        SettingsDialog(self.worker, self.workspace, self).open()
 
     # -- state -------------------------------------------------------------------------------
     def _restore(self) -> None:
@@ -247,18 +250,18 @@ class MainWindow(QMainWindow):
         if zoom:
             self.editor.zoom(zoom)
         last = s.value(prefs.LAST_DOCUMENT)
-        self.session.open_initial(int(last) if last not in (None, "") else None)
+        self.documents.open_initial(int(last) if last not in (None, "") else None)
 
     def save_state(self) -> None:
         self.settings.setValue(prefs.GEOMETRY, self.saveGeometry())
         self.settings.setValue(prefs.SPLITTER, self.splitter.saveState())
-        if self.session.doc_id is not None:
-            self.settings.setValue(prefs.LAST_DOCUMENT, self.session.doc_id)
+        if self.documents.doc_id is not None:
+            self.settings.setValue(prefs.LAST_DOCUMENT, self.documents.doc_id)
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Save the text and the layout, then let the worker go (politely, then firmly)."""
-        self.session.close()
+        self.documents.close()
         self.save_state()
         self.assistant.discard()
         self.worker.shutdown()

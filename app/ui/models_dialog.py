@@ -12,9 +12,10 @@ from PySide6.QtWidgets import (
     QPushButton, QVBoxLayout, QWidget,
 )
 
-from app.commands.models import describe
 from app.desk import compress_feed
+from app.desk.model_facts import describe
 from app.ui.jobs import run_job
+from app.ui.progress import show_fraction
 from inference.models import ModelInfo, Registry
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class ModelManager(QDialog):
         self.chart.hide()
         self.buttons = {n: QPushButton(t) for n, t in (("add", "Add GGUF file…"), ("use", "Use as default"), ("remove", "Remove"), ("compress", "Compress…"))}
         self.proc: QProcess | None = None
+        self.compressing = False  # from Compress… until the process ended (or never started)
         self._buffer = b""
         self._reported = False  # a result or error line arrived: the exit code adds nothing
         self._build()
@@ -147,22 +149,39 @@ class ModelManager(QDialog):
 
     # -- compress ---------------------------------------------------------------------------
     def compress_selected(self) -> None:
-        """Run `scriptorium compress MODEL --type T --progress-json` and follow its progress lines."""
+        """Gather the held-out text on a pool thread, then run `scriptorium compress MODEL --type T --progress-json`."""
         info = self.selected()
-        if info is None or self.proc is not None:
+        if info is None or self.compressing:
             return
-        # the writer's own documents make the held-out text when there are enough (a small read of the store)
-        cmd = compress_feed.compress_command(str(info.path), self.qtype.currentText(), str(self.home), compress_feed.held_out_text(self.home))
+        self.compressing = True
+        qtype = self.qtype.currentText()
+        self.buttons["compress"].setEnabled(False)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status.setText(f"Compressing {info.name} to {qtype}…")
+        # the writer's own documents make the held-out text when there are enough: read in bulk, so off the GUI thread
+        run_job(compress_feed.held_out_text, self.home, on_done=lambda text: self._start_compress(info, qtype, text),
+                on_failed=self._compress_refused)
+
+    def _start_compress(self, info: ModelInfo, qtype: str, text_file: Path | None) -> None:
+        if not self.compressing:  # the dialog was closed while the text was gathered
+            return
+        cmd = compress_feed.compress_command(str(info.path), qtype, str(self.home), text_file)
         self.proc = QProcess(self)
         self._buffer, self._reported = b"", False
         self.proc.readyReadStandardOutput.connect(self._compress_output)
         self.proc.finished.connect(self._compress_finished)
         self.proc.errorOccurred.connect(lambda err: self._compress_finished(-1, None) if err == QProcess.ProcessError.FailedToStart else None)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.buttons["compress"].setEnabled(False)
-        self.status.setText(f"Compressing {info.name} to {self.qtype.currentText()}…")
         self.proc.start(cmd[0], cmd[1:])
+
+    def _compress_refused(self, message: str) -> None:
+        self.status.setText(f"Could not gather the held-out text: {message}")
+        self._compress_ended()
+
+    def _compress_ended(self) -> None:
+        self.compressing = False
+        self.progress.hide()
+        self.buttons["compress"].setEnabled(True)
 
     def _compress_output(self) -> None:
         self._buffer += bytes(self.proc.readAllStandardOutput().data())  # type: ignore[union-attr]
@@ -171,11 +190,7 @@ class ModelManager(QDialog):
             line = compress_feed.parse(raw.decode("utf-8", errors="replace"))
             if line.kind == "progress":
                 self.progress.setFormat(f"{line.stage} %p%")
-                if line.fraction is None:
-                    self.progress.setRange(0, 0)
-                else:
-                    self.progress.setRange(0, 1000)
-                    self.progress.setValue(int(line.fraction * 1000))
+                show_fraction(self.progress, line.fraction)
             elif line.kind == "result":
                 self._reported = True
                 self.status.setText(compress_feed.summary(line.payload))
@@ -191,11 +206,11 @@ class ModelManager(QDialog):
             self.status.setText(f"Compression stopped (exit code {code}); run `scriptorium compress` in a terminal to see why.")
         self.proc.deleteLater()
         self.proc = None
-        self.progress.hide()
-        self.buttons["compress"].setEnabled(True)
+        self._compress_ended()
         self.reload()
 
     def done(self, result: int) -> None:  # noqa: D102 (QDialog's close path): a running compression is stopped
+        self.compressing = False
         if self.proc is not None:
             self.proc.kill()
         super().done(result)

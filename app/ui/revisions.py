@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QSplitter, QTextBrowser, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QListWidget, QListWidgetItem, QPushButton, QSplitter, QTextBrowser, QVBoxLayout, QWidget
 
-from app import store
 from app.desk.review import Review
+from app.ui.document_controller import DocumentController
 
 
 class RevisionsDialog(QDialog):
     """Lists revisions newest first; the selected one is shown as a word diff against the current text."""
 
-    def __init__(self, session, parent=None) -> None:  # session: app.ui.documents.DocumentSession
+    def __init__(self, documents: DocumentController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Revisions")
         self.resize(900, 600)
-        self.session = session
+        self.documents, self.workspace, self.editor = documents, documents.workspace, documents.editor
         self.list = QListWidget()
         self.view = QTextBrowser()
         self.restore_button = QPushButton("Restore this revision")
@@ -39,7 +39,7 @@ class RevisionsDialog(QDialog):
 
     def fill(self) -> None:
         self.list.clear()
-        for rev in store.list_revisions(self.session.db, self.session.doc_id):
+        for rev in self.workspace.revisions():
             item = QListWidgetItem(f"{rev.created[:19].replace('T', ' ')}  ·  {rev.reason}  ·  {rev.chars:,} chars")
             item.setData(Qt.ItemDataRole.UserRole, rev.id)
             self.list.addItem(item)
@@ -51,8 +51,8 @@ class RevisionsDialog(QDialog):
         if item is None:
             self.view.clear()
             return
-        rev = store.get_revision(self.session.db, int(item.data(Qt.ItemDataRole.UserRole)))
-        review = Review(self.session.editor.text(), rev.body)
+        rev = self.workspace.revision(int(item.data(Qt.ItemDataRole.UserRole)))
+        review = Review(self.editor.text(), rev.body)
         note = "" if review.changes else "<p><i>Same as the current text.</i></p>"
         self.view.setHtml(note + review.to_html(links=False))
 
@@ -61,10 +61,9 @@ class RevisionsDialog(QDialog):
         item = self.list.currentItem()
         if item is None:
             return
-        self.session.save("autosave")
-        rev = store.get_revision(self.session.db, int(item.data(Qt.ItemDataRole.UserRole)))
-        cursor = self.session.editor.anchor_cursor(0, len(self.session.editor.text()))
-        self.session.editor.replace(cursor, rev.body)
-        store.restore_revision(self.session.db, self.session.doc_id, rev.id)
-        self.session.policy.saved()
+        self.documents.save("autosave")
+        rev = self.workspace.revision(int(item.data(Qt.ItemDataRole.UserRole)))
+        cursor = self.editor.anchor_cursor(0, len(self.editor.text()))
+        self.editor.replace(cursor, rev.body)
+        self.workspace.restore_revision(rev.id)
         self.fill()

@@ -4,35 +4,22 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from app import store
-from app.desk import prefs
+from app.desk.status import cache_summary
+from app.desk.workspace import Workspace
 from app.worker_client import QtWorkerClient
-from inference.protocol import Done, Error, ErrorCode
-
-
-def cache_summary(stats: dict) -> str:
-    """'12 sessions, 48.2 MiB' from the worker's cache_stats (whatever of it is known)."""
-    if not stats:
-        return "Empty (or this worker keeps no session cache)."
-    count = stats.get("entries", stats.get("count"))
-    size = stats.get("bytes", stats.get("size_bytes"))
-    parts = []
-    if count is not None:
-        parts.append(f"{int(count):,} saved session(s)")
-    if size is not None:
-        parts.append(f"{int(size) / 2**20:,.1f} MiB")
-    return ", ".join(parts) or ", ".join(f"{k}: {v}" for k, v in stats.items())
+from inference.cache import DEFAULT_BUDGET_MB
+from inference.protocol import Done, Error
 
 
 class SettingsDialog(QDialog):
-    """The cache budget is stored in the data directory's settings; the worker is asked for the rest."""
+    """The cache budget is stored with the data and sent to the worker, which evicts at once; the rest is asked of it."""
 
-    def __init__(self, worker: QtWorkerClient, db, parent: QWidget | None = None) -> None:
+    def __init__(self, worker: QtWorkerClient, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.worker, self.db = worker, db
+        self.worker, self.workspace = worker, workspace
         self.budget = QSpinBox(suffix=" MiB", minimum=64, maximum=1 << 20, singleStep=256)
-        self.budget.setValue(int(store.get_setting(db, prefs.CACHE_BUDGET_MB, prefs.DEFAULT_CACHE_BUDGET_MB)))
+        self.budget.setValue(workspace.cache_budget_mb() or DEFAULT_BUDGET_MB)
         self.usage = QLabel("Asking the worker…")
         self.usage.setWordWrap(True)
         self.clear_button = QPushButton("Clear the cache")
@@ -61,11 +48,13 @@ class SettingsDialog(QDialog):
 
     def _cleared(self, event: Done | Error) -> None:
         if isinstance(event, Error):
-            unknown = event.code in (ErrorCode.UNKNOWN_OP, ErrorCode.BAD_REQUEST)
-            self.usage.setText("This worker cannot clear its cache yet." if unknown else event.message)
+            self.usage.setText(event.message)
             return
         self.refresh()
 
     def accept(self) -> None:
-        store.set_setting(self.db, prefs.CACHE_BUDGET_MB, self.budget.value())
+        """Keep the budget for the next start and apply it to the running worker now."""
+        mb = self.budget.value()
+        self.workspace.set_cache_budget_mb(mb)
+        self.worker.request("cache_budget", mb=mb)
         super().accept()

@@ -1,4 +1,4 @@
-"""The document sidebar: filter by title, newest edit first, new / rename / trash, and the trash itself."""
+"""The document sidebar: filter by title or text, newest edit first, new / rename / trash, and the trash itself."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class DocumentSidebar(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.filter = QLineEdit(placeholderText="Filter by title")
+        self.filter = QLineEdit(placeholderText="Filter by title or text")
         self.filter.setClearButtonEnabled(True)
         self.list = QListWidget()
         self.list.setObjectName("documents")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtGui import QTextCursor
 
-from app import store
 from app.desk.review import Review
-from app.desk.suggestion import Phase, Suggestion, make_ask
-from app.ui.assistant import AssistantPanel
-from app.ui.documents import DocumentSession
+from app.desk.suggestion import Ask, Phase, Suggestion, make_ask
+from app.desk.workspace import Workspace
+from app.ui.assistant_panel import AssistantPanel
 from app.ui.editor import Editor, selected_text
 from app.worker_client import QtWorkerClient
 from inference.protocol import Done, Error, ErrorCode
@@ -24,11 +23,10 @@ class AssistantController(QObject):
     """Drives one Suggestion from the panel's buttons and the worker's events."""
 
     generationDone = Signal(dict)  # the `done` result, for the status bar
-    message = Signal(str)
 
-    def __init__(self, worker: QtWorkerClient, panel: AssistantPanel, editor: Editor, session: DocumentSession) -> None:
+    def __init__(self, worker: QtWorkerClient, panel: AssistantPanel, editor: Editor, workspace: Workspace, loaded: SignalInstance) -> None:
         super().__init__(panel)
-        self.worker, self.panel, self.editor, self.session = worker, panel, editor, session
+        self.worker, self.panel, self.editor, self.workspace = worker, panel, editor, workspace
         self.suggestion = Suggestion()
         self.anchor: QTextCursor | None = None
         worker.token.connect(self._token)
@@ -38,18 +36,19 @@ class AssistantController(QObject):
         panel.acceptRequested.connect(self.accept)
         panel.retryRequested.connect(self.retry)
         panel.discardRequested.connect(self.discard)
-        session.loaded.connect(lambda _: self.discard())
+        loaded.connect(lambda _: self.discard())  # a suggestion belongs to the document it was asked in
 
     def run(self, task: str) -> str | None:
         """Ask for `task` on the selection (or at the cursor); a running suggestion is superseded."""
         start, end = self.editor.selection()
-        ask = make_ask(task, self.editor.text(), start, end, doc_id=self.session.doc_id, **self.panel.options(task))
+        ask = make_ask(task, self.editor.text(), start, end, doc_id=self.workspace.doc_id, **self.panel.options(task))
         if ask.task != "continue" and not ask.text.strip() and task not in ("outline", "brainstorm", "instruct"):
             self.panel.status.setText("There is no text to work on: write or select some first.")
             return None
         return self._send(ask)
 
-    def _send(self, ask) -> str:
+    def _send(self, ask: Ask) -> str:
+        # The worker client's channel cancels a running suggestion's request: newest request wins.
         request_id = self.worker.request("generate", channel=CHANNEL, **ask.params())
         self.suggestion.begin(request_id, ask)
         self.anchor = self.editor.anchor_cursor(ask.start, ask.end)
@@ -86,13 +85,13 @@ class AssistantController(QObject):
         label = "Review the changes, then Accept." if s.tracked else "Accept to insert it, Retry for another, or Discard."
         self.panel.set_phase(s.phase, s.can_accept, note + label if s.can_accept else note + "Nothing came back; try Retry.")
 
-    def _log(self, ask, event: Done | Error) -> None:
+    def _log(self, ask: Ask, event: Done | Error) -> None:
         """Every generation goes to the store's log after it ends, as llm does."""
         result = event.result if isinstance(event, Done) else {}
         status = "ok" if isinstance(event, Done) else ("cancelled" if event.code == ErrorCode.CANCELLED else "error")
         try:
-            store.log_generation(
-                self.session.db, task=ask.task, prompt=str(result.get("prompt", "")),
+            self.workspace.log_generation(
+                task=ask.task, prompt=str(result.get("prompt", "")),
                 output=str(result.get("output", self.suggestion.text)), model=str(result.get("model", "")),
                 params=ask.params() | {"text": None}, stats=result.get("stats") or {}, status=status,
                 document_id=ask.doc_id,
@@ -123,7 +122,7 @@ class AssistantController(QObject):
     def accept(self) -> bool:
         """Put the suggestion into the editor as one undo step; refuse if the text it came from was changed."""
         s = self.suggestion
-        if not s.can_accept or self.anchor is None or s.ask is None or s.ask.doc_id != self.session.doc_id:
+        if not s.can_accept or self.anchor is None or s.ask is None or s.ask.doc_id != self.workspace.doc_id:
             return False
         if selected_text(self.anchor) != s.ask.source:
             self.panel.status.setText("The text this suggestion was made from has changed since; Retry to ask again.")

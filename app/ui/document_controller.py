@@ -1,4 +1,4 @@
-"""The window's document session: which document is open, the sidebar's list, autosave, import and export."""
+"""The window's document controller: the sidebar's list, opening, autosave, import and export, wired to the Workspace."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from app import store
 from app.desk import transfer
-from app.desk.autosave import AutosavePolicy
+from app.desk.workspace import Workspace
 from app.errors import ScriptoriumError
 from app.ui.editor import Editor
 from app.ui.jobs import run_job
@@ -20,24 +19,20 @@ from app.ui.sidebar import DocumentSidebar
 log = logging.getLogger(__name__)
 
 
-class DocumentSession(QObject):
-    """Owns the GUI thread's store connection; loads documents into the editor and saves them back."""
+class DocumentController(QObject):
+    """Wires the editor and the sidebar to the desk's Workspace (which owns the store); asks the writer through dialogs."""
 
     loaded = Signal(int)  # document id now in the editor
     saved = Signal(int)
     message = Signal(str)  # a sentence for the status bar
 
-    def __init__(self, home: Path, editor: Editor, sidebar: DocumentSidebar, parent: QWidget) -> None:
+    def __init__(self, workspace: Workspace, editor: Editor, sidebar: DocumentSidebar, parent: QWidget) -> None:
         super().__init__(parent)
-        self.home, self.editor, self.sidebar, self.window = home, editor, sidebar, parent
-        self.db = store.open_db(home)
-        self.doc_id: int | None = None
-        self.doc_format = "markdown"
-        self.policy = AutosavePolicy()
+        self.workspace, self.editor, self.sidebar, self.window = workspace, editor, sidebar, parent
+        self.home = workspace.home
         self.timer = QTimer(self, singleShot=True)
         self.timer.timeout.connect(self.autosave)
         self._loading = False
-        self.closed = False
         editor.textChanged.connect(self._edited)
         editor.focusLost.connect(self.autosave)
         sidebar.documentChosen.connect(self.open)
@@ -49,15 +44,14 @@ class DocumentSession(QObject):
         sidebar.filterChanged.connect(lambda _: self.refresh())
         sidebar.trashToggled.connect(lambda _: self.refresh())
 
+    @property
+    def doc_id(self) -> int | None:
+        return self.workspace.doc_id
+
     # -- listing and opening -------------------------------------------------------------
     def refresh(self) -> None:
-        """Re-read the sidebar's list: the trash or the documents, filtered by title."""
-        text = self.sidebar.filter.text().strip()
-        if self.sidebar.trash_mode:
-            docs = [d for d in store.list_documents(self.db, include_trashed=True) if d.trashed_at]
-            docs = [d for d in docs if text.lower() in d.title.lower()]
-        else:
-            docs = [d for d in store.list_documents(self.db) if text.lower() in d.title.lower()]
+        """Re-read the sidebar's list: the trash or the documents, filtered as the store filters (title or text)."""
+        docs = self.workspace.documents(self.sidebar.filter.text(), trash=self.sidebar.trash_mode)
         self.sidebar.set_documents(docs, self.doc_id)
 
     def open(self, doc_id: int) -> bool:
@@ -66,42 +60,37 @@ class DocumentSession(QObject):
             return True
         self.autosave()
         try:
-            doc = store.get_document(self.db, doc_id)
+            doc = self.workspace.open(doc_id)
         except ScriptoriumError as exc:
             self.message.emit(str(exc))
             return False
         self._loading = True
         self.editor.set_text(doc.body)
         self._loading = False
-        self.doc_id, self.doc_format = doc.id, doc.format
-        self.policy.saved()
         self.window.setWindowTitle(f"{doc.title} — Scriptorium")
         self.refresh()
         self.loaded.emit(doc.id)
         return True
 
     def open_initial(self, last: int | None) -> None:
-        """Open the last document, else the most recent, else a new one with a word of welcome."""
-        docs = store.list_documents(self.db)
-        ids = {d.id for d in docs}
-        if last in ids:
-            self.open(last)  # type: ignore[arg-type]
-        elif docs:
-            self.open(docs[0].id)
-        else:
+        """Open the last document, else the most recent, else a new one."""
+        doc_id = self.workspace.initial(last)
+        if doc_id is None:
             self.new()
+        else:
+            self.open(doc_id)
 
     def new(self) -> int:
-        doc = store.create_document(self.db, "Untitled")
-        self.open(doc.id)
+        doc_id = self.workspace.create()
+        self.open(doc_id)
         self.editor.setFocus()
-        return doc.id
+        return doc_id
 
     # -- saving ---------------------------------------------------------------------------
     def _edited(self) -> None:
         if self._loading or self.doc_id is None:
             return
-        self.timer.start(self.policy.edited(time.monotonic() * 1000))
+        self.timer.start(self.workspace.policy.edited(time.monotonic() * 1000))
 
     def autosave(self) -> None:
         """Store unsaved edits now (after the idle delay, on focus loss, switch and close)."""
@@ -110,47 +99,46 @@ class DocumentSession(QObject):
     def save(self, reason: str = "save") -> None:
         """Store the editor's text as a revision; an explicit save always labels the latest revision."""
         self.timer.stop()
-        if self.closed or self.doc_id is None or (reason == "autosave" and not self.policy.dirty):
-            return
+        doc_id = self.doc_id
         try:
-            store.save_body(self.db, self.doc_id, self.editor.text(), reason)
+            stored = self.workspace.save(self.editor.text(), reason)
         except ScriptoriumError as exc:
             self.message.emit(f"Could not save: {exc}")
             return
-        self.policy.saved()
-        self.saved.emit(self.doc_id)
+        if stored and doc_id is not None:
+            self.saved.emit(doc_id)
 
     # -- sidebar actions ------------------------------------------------------------------
     def rename(self, doc_id: int) -> None:
-        title, ok = QInputDialog.getText(self.window, "Rename document", "Title:", text=store.get_document(self.db, doc_id).title)
+        title, ok = QInputDialog.getText(self.window, "Rename document", "Title:", text=self.workspace.title(doc_id))
         if ok and title.strip():
             self.rename_to(doc_id, title)
 
     def rename_to(self, doc_id: int, title: str) -> None:
-        store.rename_document(self.db, doc_id, title)
+        title = self.workspace.rename(doc_id, title)
         if doc_id == self.doc_id:
-            self.window.setWindowTitle(f"{title.strip()} — Scriptorium")
+            self.window.setWindowTitle(f"{title} — Scriptorium")
         self.refresh()
 
     def trash(self, doc_id: int) -> None:
         """Move a document to the trash; if it was open, open the next one."""
-        if doc_id == self.doc_id:
+        was_open = doc_id == self.doc_id
+        if was_open:
             self.autosave()
-        store.trash_document(self.db, doc_id)
+        self.workspace.trash(doc_id)
         self.message.emit("Moved to the trash; open Trash to restore it.")
-        if doc_id == self.doc_id:
-            self.doc_id = None
+        if was_open:
             self.open_initial(None)
         self.refresh()
 
     def restore(self, doc_id: int) -> None:
-        store.restore_document(self.db, doc_id)
+        self.workspace.restore(doc_id)
         self.refresh()
 
     def empty_trash(self) -> None:
         answer = QMessageBox.question(self.window, "Empty the trash", "Delete the documents in the trash for good?")
         if answer == QMessageBox.StandardButton.Yes:
-            self.message.emit(f"Deleted {store.empty_trash(self.db)} document(s) for good.")
+            self.message.emit(f"Deleted {self.workspace.empty_trash()} document(s) for good.")
             self.refresh()
 
     # -- import and export (pool threads, each with its own connection) -------------------
@@ -170,7 +158,7 @@ class DocumentSession(QObject):
             return
         self.save("export")
         if path is None:
-            title = store.get_document(self.db, self.doc_id).title
+            title = self.workspace.title(self.doc_id)
             path, chosen = QFileDialog.getSaveFileName(self.window, "Export", transfer.suggested_name(title), transfer.export_filter())
             if not path:
                 return
@@ -181,8 +169,6 @@ class DocumentSession(QObject):
 
     def close(self) -> None:
         """Save what is unsaved and let the connection go (idempotent: Qt may close a window twice)."""
-        if self.closed:
-            return
-        self.autosave()
-        self.db.close()
-        self.closed = True
+        if not self.workspace.closed:
+            self.autosave()
+            self.workspace.close()

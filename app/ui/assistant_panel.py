@@ -23,7 +23,6 @@ class AssistantPanel(QWidget):
     acceptRequested = Signal()
     retryRequested = Signal()
     discardRequested = Signal()
-    reviewChanged = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -159,13 +158,11 @@ class AssistantPanel(QWidget):
         if self.review is not None:
             self.review.decide(index, accepted)
             self._render_review()
-            self.reviewChanged.emit()
 
     def _decide_all(self, accepted: bool) -> None:
         if self.review is not None:
             self.review.decide_all(accepted)
             self._render_review()
-            self.reviewChanged.emit()
 
     def _hunk_link(self, href: str) -> None:
         parsed = parse_link(href)
