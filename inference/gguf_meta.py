@@ -1,4 +1,5 @@
-"""A fast reader of GGUF headers: scalar metadata and tensor extents, without loading big arrays.
+"""A fast reader of GGUF headers: scalar metadata, the parameter count and tensor extents, without loading big arrays;
+and the table of GGUF file types.
 
 gguf.GGUFReader parses every array (a 262k-entry vocabulary takes seconds in Python); listing
 and validating models needs only the scalars and where the tensor data must end.
@@ -11,12 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
-
 # GGUF value types: id -> struct format for scalars; 8 is string, 9 is array.
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
 _MAX_STRING = 1 << 26  # a key or value longer than 64 MiB means the header is garbage
+# ggml file types (llama_ftype in llama.h, 0.3.36; general.file_type in a GGUF) by the names users know.
+# Written out, not read from the gguf package: importing the table must not cost the gguf import (~0.1 s),
+# and the quantization types it names must not need the native library.
+FILE_TYPES = {
+    "F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10, "Q3_K_S": 11,
+    "Q3_K_M": 12, "Q3_K_L": 13, "Q4_K_S": 14, "Q4_K_M": 15, "Q5_K_S": 16, "Q5_K_M": 17, "Q6_K": 18,
+    "IQ2_XXS": 19, "IQ2_XS": 20, "Q2_K_S": 21, "IQ3_XS": 22, "IQ3_XXS": 23, "IQ1_S": 24, "IQ4_NL": 25,
+    "IQ3_S": 26, "IQ3_M": 27, "IQ2_S": 28, "IQ2_M": 29, "IQ4_XS": 30, "IQ1_M": 31, "BF16": 32, "TQ1_0": 36, "TQ2_0": 37,
+}
+_FILE_TYPE_NAMES = {v: k for k, v in FILE_TYPES.items()}
+
+
+def file_type_name(ftype: int) -> str:
+    """A general.file_type value by the name users know (Q4_K_M …), or `type N` for one the table lacks."""
+    return _FILE_TYPE_NAMES.get(ftype, f"type {ftype}")
 
 
 class GGUFFormatError(ValueError):
@@ -105,7 +119,14 @@ def read_header(path: Path) -> GGUFHeader:
     return GGUFHeader(version, fields, n_tensors, params, end)
 
 
+def parameter_count(path: Path) -> int:
+    """The model's parameters: every tensor's elements, summed from the header's shapes."""
+    return read_header(path).parameter_count
+
+
 def _tensor_bytes(ttype: int, n_elements: int) -> int:
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType  # here, so the table above imports for free
+
     try:
         block, size = GGML_QUANT_SIZES[GGMLQuantizationType(ttype)]
     except (ValueError, KeyError):

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from inference.gguf_meta import GGUFFormatError, file_type_name, read_header
 from inference.paths import models_dir
 from inference.protocol import ErrorCode, ModelError
 
@@ -26,13 +27,6 @@ SUPPORTED_ARCHITECTURES = frozenset(
     "glm4 bitnet t5 t5encoder jais nemotron exaone exaone4 granite granitemoe chameleon rwkv6 rwkv7 mamba "
     "smollm3 ernie4_5 hunyuan-moe gpt-oss lfm2 seed_oss apertus".split()
 )
-# ggml file types (llama_ftype) as users know them.
-FILE_TYPES = {
-    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
-    12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
-    19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL",
-    26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0",
-}
 ProgressFn = Callable[[str, float | None], None]
 
 
@@ -90,7 +84,7 @@ def inspect_gguf(path: Path, sha256: str | None = None) -> ModelInfo:
         sha256=sha256 or file_sha256(path),
         architecture=arch,
         parameters=_parameter_count(fields),
-        quantization=FILE_TYPES.get(int(ftype), f"type {ftype}") if ftype is not None else "unknown",
+        quantization=file_type_name(int(ftype)) if ftype is not None else "unknown",
         context_length=_int_or_none(fields.get(f"{arch}.context_length")),
         size_bytes=size,
         chat_template=fields.get("tokenizer.chat_template"),
@@ -99,8 +93,6 @@ def inspect_gguf(path: Path, sha256: str | None = None) -> ModelInfo:
 
 def _read_gguf(path: Path) -> tuple[dict, int]:
     """Scalar metadata of a GGUF file and the byte offset where its tensor data must end."""
-    from inference.gguf_meta import GGUFFormatError, read_header
-
     try:
         header = read_header(path)
     except GGUFFormatError as exc:

@@ -10,7 +10,7 @@ import pytest
 
 from inference.compress import fidelity, reference, report
 from inference.compress.errors import CompressError, NotEnoughDisk, UnknownQuantType
-from inference.compress.pipeline import CompressRequest, compress_model, held_out_text
+from inference.compress.pipeline import CompressRequest, compress_model, read_held_out
 from inference.compress.quantize import QuantizeOptions, check_disk, quantize
 from inference.compress.sweep import run_sweep
 from inference.compress.types import quant_type
@@ -23,7 +23,7 @@ def _types(path: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def tokens(tiny_model: Path) -> list[int]:
-    return fidelity.tokenize(tiny_model, held_out_text(None)[0], 200)
+    return fidelity.tokenize(tiny_model, read_held_out(None)[0], 200)
 
 
 def test_same_precision_agrees_fully_and_registers_nothing_itself(tiny_model: Path, tmp_path: Path) -> None:

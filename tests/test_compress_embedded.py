@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from inference.compress import fidelity
-from inference.compress.pipeline import held_out_text
+from inference.compress.pipeline import read_held_out
 from inference.compress.quantize import QuantizeOptions, quantize
 
 pytestmark = pytest.mark.embedded
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.embedded
 def test_requantizing_the_embedded_model(embedded_model: Path, tmp_path: Path) -> None:
     # The shipped Q4_K_M is the reference here (rebuilding the F32 one takes 12-50 s; the sweep does that):
     # its own type must agree fully, and agreement must fall as bits fall.
-    tokens = fidelity.tokenize(embedded_model, held_out_text(None)[0], 128)
+    tokens = fidelity.tokenize(embedded_model, read_held_out(None)[0], 128)
     evaluator = fidelity.Evaluator(embedded_model, tokens)
     try:
         scores = {}

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-import shutil
-import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import psutil
 
 from inference.compress.types import BITS_PER_WEIGHT
+from inference.gguf_meta import parameter_count
+from inference.gpu import gpu_memory_bytes
 
-log = logging.getLogger(__name__)
 
 GiB = 1024**3
 ADVISE_TYPES = ("F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
@@ -68,7 +66,7 @@ def shape_from_gguf(path: Path) -> ModelShape:
     tokens = reader.fields.get("tokenizer.ggml.tokens")
     return ModelShape(
         name=str(get("general.name", path.stem)),
-        parameters=sum(int(t.n_elements) for t in reader.tensors),
+        parameters=parameter_count(path),
         layers=int(get(f"{arch}.block_count")),
         heads=heads,
         kv_heads=int(get(f"{arch}.attention.head_count_kv", heads)),
@@ -96,19 +94,7 @@ def overhead_bytes(shape: ModelShape) -> int:
 
 def machine_memory() -> dict[str, int | None]:
     """Total RAM, and total memory of the first NVIDIA GPU when nvidia-smi is present."""
-    return {"ram": psutil.virtual_memory().total, "gpu": _gpu_memory()}
-
-
-def _gpu_memory() -> int | None:
-    if not shutil.which("nvidia-smi"):
-        return None
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=10, check=True).stdout
-        return int(out.split()[0]) * 1024 * 1024  # MiB
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError) as exc:
-        log.info("nvidia-smi gave no memory figure: %s", exc)
-        return None
+    return {"ram": psutil.virtual_memory().total, "gpu": gpu_memory_bytes()}
 
 
 def usable(ram: int | None, gpu: int | None) -> dict[str, int]:

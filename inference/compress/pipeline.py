@@ -11,6 +11,7 @@ from typing import Callable
 from inference.compress import fidelity, reference, sensitivity
 from inference.compress.quantize import QuantizeOptions, check_disk, estimate_size, quantize
 from inference.compress.types import quant_type
+from inference.gguf_meta import parameter_count
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def validate_model(model: Path) -> None:
     inspect_gguf(Path(model), sha256="not computed")
 
 
-def held_out_text(text_file: Path | None) -> tuple[str, str]:
+def read_held_out(text_file: Path | None) -> tuple[str, str]:
     """The user's own text when given, else the bundled public-domain sample; returns (text, description)."""
     if text_file is not None:
         return Path(text_file).read_text(encoding="utf-8", errors="replace"), f"your text ({Path(text_file).name})"
@@ -77,7 +78,7 @@ def open_workspace(model: Path, scratch: Path, text_file: Path | None, eval_toke
     """Find or rebuild the full-precision reference, tokenize the held-out text and measure the reference once."""
     scratch.mkdir(parents=True, exist_ok=True)
     ref, rebuilt = _reference_for(model, scratch, progress)
-    text, source = held_out_text(text_file)
+    text, source = read_held_out(text_file)
     tokens = fidelity.tokenize(ref, text, eval_tokens)
     if progress:
         progress("measure reference", None)
@@ -140,7 +141,7 @@ def compress_model(req: CompressRequest, scratch: Path, progress: ProgressFn | N
     quant_type(req.quant.qtype)  # unknown types fail before any work
     validate_model(req.model)
     out = Path(req.out)
-    n_params = parameters(req.model)
+    n_params = parameter_count(req.model)
     ws = open_workspace(req.model, scratch, req.text_file, req.eval_tokens, progress)
     try:
         quant = req.quant
@@ -186,10 +187,3 @@ def reference_row(ws: Workspace, ppl: float) -> dict:
 def result_tokens(ws: Workspace) -> int:
     """Positions scored: every token of every window but the first."""
     return sum(len(w) - 1 for w in ws.evaluator.windows)
-
-
-def parameters(model: Path) -> int:
-    """Parameter count from the tensor shapes (metadata alone does not always carry it)."""
-    import gguf
-
-    return sum(int(t.n_elements) for t in gguf.GGUFReader(str(model), "r").tensors)

@@ -9,13 +9,15 @@ from typing import Callable
 import gguf
 import numpy as np
 
+from inference.gguf_meta import FILE_TYPES
+
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[str, float | None], None]
 FLOAT_TYPES = (gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.BF16)
 # Keys the writer sets itself (the header counts) or that must describe the new file, not the source.
 _SKIP_KEYS = ("GGUF.", "general.architecture", "general.file_type", "general.alignment")
-_FILE_TYPE = {"F32": 0, "F16": 1}
+REFERENCE_TYPES = ("F32", "F16")
 
 
 def is_full_precision(path: Path) -> bool:
@@ -40,13 +42,13 @@ def reference_size(path: Path, dtype: str = "F32") -> int:
 
 def rebuild_reference(src: Path, dst: Path, dtype: str = "F32", progress: ProgressFn | None = None) -> Path:
     """Write `dst` with src's metadata and every tensor dequantized to `dtype` (F32, or F16 for matrices)."""
-    if dtype not in _FILE_TYPE:
+    if dtype not in REFERENCE_TYPES:
         raise ValueError(f"reference dtype must be F32 or F16, not {dtype}")
     reader = gguf.GGUFReader(str(src), "r")
     arch = str(reader.fields["general.architecture"].contents())
     writer = gguf.GGUFWriter(str(dst), arch)
     _copy_metadata(reader, writer)
-    writer.add_file_type(_FILE_TYPE[dtype])
+    writer.add_file_type(FILE_TYPES[dtype])
     for t in reader.tensors:
         shape = tuple(int(d) for d in reversed(t.shape.tolist()))  # ggml order -> numpy order
         np_dtype = np.float16 if _bytes_per_element(t, dtype) == 2 else np.float32

@@ -9,6 +9,7 @@ from typing import Callable
 from inference.compress import pipeline
 from inference.compress.quantize import QuantizeOptions, check_disk, estimate_size, quantize
 from inference.compress.types import SWEEP_TYPES, quant_type
+from inference.gguf_meta import parameter_count
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def run_sweep(
     ws = pipeline.open_workspace(model, scratch, text_file, eval_tokens, progress)
     folder = keep_dir or ws.scratch / "candidates"
     folder.mkdir(parents=True, exist_ok=True)
-    n_params = pipeline.parameters(ws.reference)
+    n_params = parameter_count(ws.reference)
     try:
         rows = []
         if ws.rebuilt:

@@ -5,12 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inference.compress.errors import UnknownQuantType
+from inference.gguf_meta import FILE_TYPES
 
-# llama_ftype values from llama.h (0.3.36); kept here so this module imports without the native library.
-_FTYPES = {
-    "F32": 0, "F16": 1, "Q4_0": 2, "Q8_0": 7, "Q2_K": 10, "Q3_K_S": 11, "Q3_K_M": 12, "Q3_K_L": 13,
-    "Q4_K_S": 14, "Q4_K_M": 15, "Q5_K_S": 16, "Q5_K_M": 17, "Q6_K": 18, "IQ4_NL": 25, "IQ4_XS": 30, "BF16": 32,
-}
 # ggml_type values, for the embedding/output knobs and per-tensor overrides.
 GGML_TYPES = {
     "F32": 0, "F16": 1, "Q4_0": 2, "Q8_0": 8, "Q2_K": 10, "Q3_K": 11, "Q4_K": 12, "Q5_K": 13,
@@ -26,6 +22,8 @@ BITS_PER_WEIGHT = {
 # The types a sweep measures, from most to fewest bits: the set the issue asks for.
 SWEEP_TYPES = ("Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "IQ4_XS", "Q3_K_M", "Q2_K")
 FULL_PRECISION = ("F32", "F16", "BF16")
+# The file types `compress --type` can write: those whose size the arithmetic above knows, in llama_ftype order.
+_TARGETS = tuple(name for name in FILE_TYPES if name in BITS_PER_WEIGHT)
 
 
 @dataclass(frozen=True)
@@ -40,9 +38,9 @@ class QuantType:
 def quant_type(name: str) -> QuantType:
     """Look a type up by name (case-insensitive); raise UnknownQuantType listing the valid names."""
     key = name.strip().upper()
-    if key not in _FTYPES:
+    if key not in _TARGETS:
         raise UnknownQuantType(f"Unknown quantization type {name!r}; choose one of {', '.join(valid_types())}.")
-    return QuantType(key, _FTYPES[key], BITS_PER_WEIGHT[key])
+    return QuantType(key, FILE_TYPES[key], BITS_PER_WEIGHT[key])
 
 
 def tensor_type(name: str) -> int:
@@ -55,4 +53,4 @@ def tensor_type(name: str) -> int:
 
 def valid_types() -> list[str]:
     """Every type name `compress --type` accepts, most bits first."""
-    return sorted(_FTYPES, key=lambda k: -BITS_PER_WEIGHT[k])
+    return sorted(_TARGETS, key=lambda k: -BITS_PER_WEIGHT[k])
