@@ -9,6 +9,7 @@ else holds a `Llama` only to hand it back here (llama-cpp-python's own `_interna
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import threading
 from contextlib import contextmanager
@@ -212,3 +213,42 @@ def abortable(llm: "Llama", cancel: threading.Event | None) -> Iterator[None]:
         yield
     finally:
         llama_cpp.llama_set_abort_callback(llm.ctx, llama_cpp.ggml_abort_callback(), None)
+
+
+# -- quantization ---------------------------------------------------------------------------------
+def set_native_log_level(level: int) -> None:
+    """llama-cpp-python's log callback prints native logs unless its logger's level hides them."""
+    logging.getLogger("llama-cpp-python").setLevel(level)
+
+
+def quantize_file(src: Path, dst: Path, ftype: int, threads: int, token_embedding_type: int | None = None,
+                  output_tensor_type: int | None = None, tensor_types: Sequence[tuple[str, int]] = ()) -> int:
+    """llama_model_quantize from src to dst (requantizing allowed); ggml type ids per tensor; returns its status code."""
+    import llama_cpp
+
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.allow_requantize = True
+    params.nthread = threads
+    if token_embedding_type is not None:
+        params.token_embedding_type = token_embedding_type
+    if output_tensor_type is not None:
+        params.output_tensor_type = output_tensor_type
+    keep_alive = _tensor_overrides(tensor_types)
+    if keep_alive is not None:
+        params.tt_overrides = ctypes.cast(keep_alive, ctypes.POINTER(llama_cpp.llama_model_tensor_override))
+    return int(llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params)))
+
+
+def _tensor_overrides(pairs: Sequence[tuple[str, int]]) -> ctypes.Array | None:
+    """A null-terminated C array of {regex, ggml_type} that llama.cpp matches with regex_search on tensor names."""
+    if not pairs:
+        return None
+    import llama_cpp
+
+    array = (llama_cpp.llama_model_tensor_override * (len(pairs) + 1))()
+    for slot, (pattern, ggml_type) in zip(array, pairs):
+        slot.pattern = pattern.encode()
+        slot.type = ggml_type
+    array[len(pairs)].pattern = None  # terminator: llama.cpp stops at the first null pattern
+    return array

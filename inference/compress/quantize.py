@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import shutil
@@ -13,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from inference.backends.llama_adapter import quantize_file, set_native_log_level
 from inference.compress.errors import CompressError, NotEnoughDisk
 from inference.compress.types import quant_type, tensor_type
 
@@ -125,34 +125,11 @@ def _last_error(lines: list[str]) -> str:
 
 
 def _llama_quantize(src: Path, dst: Path, options: QuantizeOptions) -> int:
-    """Fill llama_model_quantize_params from the options and call the C API; returns its status code."""
-    import llama_cpp
-
-    # llama-cpp-python's log callback prints native logs unless its logger's level hides them.
-    logging.getLogger("llama-cpp-python").setLevel(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR)
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = quant_type(options.qtype).ftype
-    params.allow_requantize = True
-    params.nthread = options.threads
-    if options.embedding_type:
-        params.token_embedding_type = tensor_type(options.embedding_type)
-    if options.output_type:
-        params.output_tensor_type = tensor_type(options.output_type)
-    keep_alive = _tensor_overrides(options.tensor_types)
-    if keep_alive is not None:
-        params.tt_overrides = ctypes.cast(keep_alive, ctypes.POINTER(llama_cpp.llama_model_tensor_override))
-    return int(llama_cpp.llama_model_quantize(str(src).encode(), str(dst).encode(), ctypes.byref(params)))
-
-
-def _tensor_overrides(pairs: tuple[tuple[str, str], ...]) -> ctypes.Array | None:
-    """A null-terminated C array of {regex, ggml_type} that llama.cpp matches with regex_search on tensor names."""
-    if not pairs:
-        return None
-    import llama_cpp
-
-    array = (llama_cpp.llama_model_tensor_override * (len(pairs) + 1))()
-    for slot, (pattern, type_name) in zip(array, pairs):
-        slot.pattern = pattern.encode()
-        slot.type = tensor_type(type_name)
-    array[len(pairs)].pattern = None  # terminator: llama.cpp stops at the first null pattern
-    return array
+    """Call llama.cpp's quantizer with the options' types resolved; returns its status code."""
+    set_native_log_level(logging.DEBUG if log.isEnabledFor(logging.DEBUG) else logging.ERROR)
+    return quantize_file(
+        src, dst, quant_type(options.qtype).ftype, options.threads,
+        token_embedding_type=tensor_type(options.embedding_type) if options.embedding_type else None,
+        output_tensor_type=tensor_type(options.output_type) if options.output_type else None,
+        tensor_types=[(pattern, tensor_type(name)) for pattern, name in options.tensor_types],
+    )
