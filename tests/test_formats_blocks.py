@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.formats.epub import guess_language, split_chapters
-from app.formats.blocks import Run, parse_markdown, parse_runs, plain_blocks
+from app.formats.blocks import Run, blocks_html, parse_markdown, parse_runs, plain_blocks, to_plain_text
 
 
 def test_runs() -> None:
@@ -37,3 +37,21 @@ def test_chapters_split_at_the_highest_heading_level() -> None:
 def test_language_guess() -> None:
     assert guess_language("床前明月光，疑是地上霜。") == "zh"
     assert guess_language("The moon before my bed.") == "en"
+
+
+def test_headings_as_commonmark_writes_them() -> None:
+    kinds = [(b.kind, b.level, b.text) for b in parse_markdown("   ## Indented\n\n# C#\n\n#hashtag\n\n## Closed ##")]
+    assert kinds == [("heading", 2, "Indented"), ("heading", 1, "C#"), ("paragraph", 0, "#hashtag"), ("heading", 2, "Closed")]
+
+
+def test_nested_lists_keep_their_depth_and_numbers() -> None:
+    source = "- a\n    - a1\n        3. deep\n        4. deeper\n  - a2\n- b\n\n5. five\n\n6. six\n    - sub\n7. seven"
+    blocks = parse_markdown(source)
+    assert [(b.kind, b.level, b.text) for b in blocks] == [
+        ("bullet", 0, "a"), ("bullet", 1, "a1"), ("ordered", 2, "deep"), ("ordered", 2, "deeper"), ("bullet", 1, "a2"),
+        ("bullet", 0, "b"), ("ordered", 0, "five"), ("ordered", 0, "six"), ("bullet", 1, "sub"), ("ordered", 0, "seven"),
+    ]
+    assert to_plain_text(blocks) == (
+        "- a\n    - a1\n        3. deep\n        4. deeper\n    - a2\n- b\n\n5. five\n6. six\n    - sub\n7. seven\n"
+    )
+    assert blocks_html(parse_markdown("3. c\n4. d")) == '<ol start="3">\n<li>c</li>\n<li>d</li>\n</ol>'

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.formats.markdown_syntax import FENCE, HEADING, LIST_ITEM, NEST_INDENT, QUOTE, indent_width
+
 BlockKind = Literal["heading", "paragraph", "bullet", "ordered", "quote", "code"]
 
 
@@ -27,19 +29,20 @@ class Run:
 
 @dataclass
 class Block:
-    """A heading (level 1-6), paragraph, list item, quote or code block; text lines joined with newlines."""
+    """A heading, paragraph, list item, quote or code block; text lines joined with newlines.
+
+    `level` is a heading's level (1-6) or a list item's depth (0 at the margin, 1 nested once, ...);
+    `number` an ordered item's number as written: as in CommonMark, a list starts at its first item's.
+    """
 
     kind: BlockKind
     text: str
     level: int = 0
     runs: list[Run] = field(default_factory=list)
+    number: int = 0
 
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
-_ORDERED = re.compile(r"^\s{0,3}\d{1,9}[.)]\s+(.*)$")
-_QUOTE = re.compile(r"^\s{0,3}>\s?(.*)$")
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+LIST_KINDS = ("bullet", "ordered")
 _INLINE = re.compile(
     r"`([^`]+)`"
     r"|\*\*\*(?=\S)(.+?)(?<=\S)\*\*\*"
@@ -73,56 +76,72 @@ def parse_runs(text: str, bold: bool = False, italic: bool = False) -> list[Run]
 
 def parse_markdown(source: str) -> list[Block]:
     """Blocks of a Markdown text, in order."""
-    blocks: list[Block] = []
-    para: list[str] = []
+    reader = _Reader()
     lines = source.replace("\r\n", "\n").split("\n")
     i = 0
     while i < len(lines):
-        line = lines[i]
-        if _FENCE.match(line):
-            _flush(blocks, para)
-            end = next((j for j in range(i + 1, len(lines)) if _FENCE.match(lines[j])), len(lines))
-            blocks.append(Block("code", "\n".join(lines[i + 1 : end])))
+        if FENCE.match(lines[i]):
+            end = next((j for j in range(i + 1, len(lines)) if FENCE.match(lines[j])), len(lines))
+            reader.add(Block("code", "\n".join(lines[i + 1 : end])))
             i = end + 1
             continue
-        _read_line(line, blocks, para)
+        reader.read(lines[i])
         i += 1
-    _flush(blocks, para)
-    for block in blocks:
+    reader.flush()
+    for block in reader.blocks:
         if block.kind != "code":
             block.runs = parse_runs(block.text)
-    return blocks
+    return reader.blocks
 
 
-def _read_line(line: str, blocks: list[Block], para: list[str]) -> None:
-    """Add one non-code line to the blocks, or to the paragraph being gathered."""
-    if not line.strip():
-        _flush(blocks, para)
-        return
-    for pattern, kind in ((_HEADING, "heading"), (_BULLET, "bullet"), (_ORDERED, "ordered")):
-        m = pattern.match(line)
-        if m:
-            _flush(blocks, para)
-            level = len(m.group(1)) if kind == "heading" else 0
-            blocks.append(Block(kind, m.group(2) if kind == "heading" else m.group(1), level))
-            return
-    quote = _QUOTE.match(line)
-    if quote and not para:
-        if blocks and blocks[-1].kind == "quote" and blocks[-1].text:
-            blocks[-1].text += "\n" + quote.group(1)
+class _Reader:
+    """Gathers blocks line by line; its state is the paragraph being read and the indents of open list items."""
+
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.para: list[str] = []
+        self.indents: list[int] = []
+
+    def read(self, line: str) -> None:
+        """Add one line outside code fences to the blocks, or to the paragraph being gathered."""
+        if not line.strip():
+            self.flush()  # a blank line ends a paragraph, not a list: the next item keeps its depth
+        elif heading := HEADING.match(line):
+            self.add(Block("heading", heading["text"], len(heading["marks"])))
+        elif item := LIST_ITEM.match(line):
+            self.flush()
+            kind = "ordered" if item["number"] else "bullet"
+            depth = self._depth(indent_width(item["indent"]))
+            self.blocks.append(Block(kind, item["text"], depth, number=int(item["number"] or 0)))
+        elif (quote := QUOTE.match(line)) and not self.para:
+            if self.blocks and self.blocks[-1].kind == "quote" and self.blocks[-1].text:
+                self.blocks[-1].text += "\n" + quote["text"]
+            else:
+                self.add(Block("quote", quote["text"]))
+        elif not self.para and self.blocks and self.blocks[-1].kind in LIST_KINDS and line[:1] in (" ", "\t"):
+            self.blocks[-1].text += " " + line.strip()  # a wrapped list item continues on an indented line
         else:
-            blocks.append(Block("quote", quote.group(1)))
-        return
-    if not para and blocks and blocks[-1].kind in ("bullet", "ordered") and line.startswith(("  ", "\t")):
-        blocks[-1].text += " " + line.strip()  # a wrapped list item continues on an indented line
-        return
-    para.append(line)
+            self.indents.clear()
+            self.para.append(line)
 
+    def add(self, block: Block) -> None:
+        """Add a block that is not a list item: the paragraph before it ends, and so do open lists."""
+        self.flush()
+        self.indents.clear()
+        self.blocks.append(block)
 
-def _flush(blocks: list[Block], para: list[str]) -> None:
-    if para:
-        blocks.append(Block("paragraph", "\n".join(para)))
-        para.clear()
+    def flush(self) -> None:
+        if self.para:
+            self.blocks.append(Block("paragraph", "\n".join(self.para)))
+            self.para.clear()
+
+    def _depth(self, indent: int) -> int:
+        """A list item's depth: an item indented past the open one nests in it; one indented less closes it."""
+        while self.indents and self.indents[-1] > indent:
+            self.indents.pop()
+        if not self.indents or self.indents[-1] < indent:
+            self.indents.append(indent)
+        return len(self.indents) - 1
 
 
 def plain_blocks(text: str) -> list[Block]:
@@ -140,8 +159,8 @@ def first_heading(source: str) -> str | None:
     """The text of the first heading of a Markdown text, without markup, if it starts with one."""
     for line in source.splitlines():
         if line.strip():
-            m = _HEADING.match(line)
-            return runs_text(parse_runs(m.group(2))) if m else None
+            m = HEADING.match(line)
+            return runs_text(parse_runs(m["text"])) if m else None
     return None
 
 
@@ -151,18 +170,39 @@ def runs_text(runs: list[Run]) -> str:
 
 
 def to_plain_text(blocks: list[Block]) -> str:
-    """Blocks as plain text: markup dropped, list markers kept, blank lines between blocks."""
+    """Blocks as plain text: markup dropped, list markers and nesting kept, blank lines between blocks."""
     out: list[str] = []
-    number, previous = 0, ""
+    numbers: list[int | None] = []  # per depth, the number of the ordered item last written there
+    previous: Block | None = None
     for block in blocks:
-        number = number + 1 if block.kind == "ordered" else 0
         text = block.text if block.kind == "code" else runs_text(block.runs)
-        prefix = {"bullet": "- ", "ordered": f"{number}. "}.get(block.kind, "")
-        if out and not (block.kind in ("bullet", "ordered") and block.kind == previous):
+        if out and not _same_list(previous, block):
             out.append("")
-        out.append(prefix + text)
-        previous = block.kind
+        out.append(_list_marker(block, numbers) + text)
+        previous = block
     return "\n".join(out) + ("\n" if out else "")
+
+
+def _same_list(previous: Block | None, block: Block) -> bool:
+    """Whether two neighbouring blocks are items of one list: same kind, or either of them nested."""
+    if previous is None or previous.kind not in LIST_KINDS or block.kind not in LIST_KINDS:
+        return False
+    return previous.kind == block.kind or previous.level > 0 or block.level > 0
+
+
+def _list_marker(block: Block, numbers: list[int | None]) -> str:
+    """The indent and marker a list item is written with ('' for other blocks); `numbers` counts per depth."""
+    if block.kind not in LIST_KINDS:
+        numbers.clear()
+        return ""
+    del numbers[block.level + 1 :]
+    numbers.extend([None] * (block.level + 1 - len(numbers)))
+    if block.kind == "bullet":
+        numbers[block.level] = None
+        return NEST_INDENT * block.level + "- "
+    previous = numbers[block.level]
+    numbers[block.level] = block.number if previous is None else previous + 1
+    return NEST_INDENT * block.level + f"{numbers[block.level]}. "
 
 
 def runs_html(runs: list[Run]) -> str:
@@ -185,12 +225,13 @@ def blocks_html(blocks: list[Block]) -> str:
     out: list[str] = []
     open_list = ""
     for block in blocks:
-        tag = {"bullet": "ul", "ordered": "ol"}.get(block.kind, "")
+        tag = {"bullet": "ul", "ordered": "ol"}.get(block.kind, "")  # nested items are written flat
         if open_list and tag != open_list:
             out.append(f"</{open_list}>")
             open_list = ""
         if tag and not open_list:
-            out.append(f"<{tag}>")
+            start = f' start="{block.number}"' if tag == "ol" and block.number != 1 else ""
+            out.append(f"<{tag}{start}>")
             open_list = tag
         out.append(_block_html(block))
     if open_list:
@@ -204,7 +245,7 @@ def _block_html(block: Block) -> str:
     inner = runs_html(block.runs)
     if block.kind == "heading":
         return f"<h{block.level}>{inner}</h{block.level}>"
-    if block.kind in ("bullet", "ordered"):
+    if block.kind in LIST_KINDS:
         return f"<li>{inner}</li>"
     if block.kind == "quote":
         return f"<blockquote><p>{inner}</p></blockquote>"

@@ -8,11 +8,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QFocusEvent, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QPlainTextEdit
 
+from app.formats.markdown_syntax import HEADING, LIST_ITEM, QUOTE
 from app.ui.theme import text_font
 
-_HEADING = re.compile(r"^#{1,6}\s.*$")
-_LIST = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s")
-_QUOTE = re.compile(r"^\s*>")
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _EMPH = re.compile(r"(?<![*_\w])([*_])(?=\S)(.+?)(?<=\S)\1(?![*_\w])")
 _CODE = re.compile(r"`[^`]+`")
@@ -40,13 +38,13 @@ class MarkdownHighlighter(QSyntaxHighlighter):
     def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt's name)
         if not text or len(text) > MAX_HIGHLIGHT_LINE:
             return
-        if _HEADING.match(text):
+        if HEADING.match(text):
             self.setFormat(0, len(text), self.heading)
             return
-        if _QUOTE.match(text):
+        if QUOTE.match(text):
             self.setFormat(0, len(text), self.quote)
-        if m := _LIST.match(text):
-            self.setFormat(0, m.end(), self.marker)
+        if m := LIST_ITEM.match(text):
+            self.setFormat(0, m.end("marker"), self.marker)
         for rx, fmt in ((_STRONG, self.strong), (_EMPH, self.emph), (_CODE, self.code)):
             for m in rx.finditer(text):
                 self.setFormat(m.start(), m.end() - m.start(), fmt)
