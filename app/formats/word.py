@@ -1,4 +1,4 @@
-"""Word .docx files with python-docx: headings, lists, quotes, bold and italic to and from Markdown."""
+"""Word .docx files with python-docx: headings, nested lists, quotes, bold and italic to and from Markdown."""
 
 from __future__ import annotations
 
@@ -11,22 +11,26 @@ from docx.text.paragraph import Paragraph
 
 from app.errors import UserError
 from app.formats.blocks import Block, Run, document_blocks, first_heading
+from app.formats.markdown_syntax import LIST_ITEM, NEST_INDENT, indent_width
+from app.formats.word_numbering import ListLabel, Numbering
 
 _LIST_STYLES = {"bullet": "List Bullet", "ordered": "List Number"}
+# python-docx's template has "List Bullet 2", "List Bullet 3" (and the same for numbers), nothing deeper.
+_DEEPEST_LIST_STYLE = 3
 _CODE_FONT = "Courier New"
 
 
 def import_docx(path: Path) -> tuple[str, str, str]:
     """(title, Markdown body, 'markdown') of a .docx file; UserError if it is not a readable .docx."""
     document = _open(path)
+    numbering = Numbering(document)
     lines: list[str] = []
     for item in document.iter_inner_content():
-        chunk = _table_md(item) if isinstance(item, Table) else _paragraph_md(item, lines)
+        chunk = _table_md(item) if isinstance(item, Table) else _paragraph_md(item, numbering, lines)
         if chunk is None:
             continue
-        # Consecutive list items stay together; everything else is separated by a blank line.
-        if lines and not (_item_kind(chunk) and _item_kind(chunk) == _item_kind(lines[-1])):
-            lines.append("")
+        if lines and not _same_list(lines[-1], chunk):
+            lines.append("")  # blocks are separated by a blank line; the items of one list stay together
         lines.append(chunk)
     body = "\n".join(lines)
     title = (document.core_properties.title or "").strip() or first_heading(body) or Path(path).stem
@@ -43,30 +47,44 @@ def _open(path: Path) -> docx.document.Document:
         ) from exc
 
 
-def _item_kind(line: str) -> str:
-    """'bullet' or 'ordered' for a Markdown list item line, '' otherwise."""
-    return "bullet" if line.startswith("- ") else "ordered" if re.match(r"^\d+\. ", line) else ""
+def _same_list(previous: str, line: str) -> bool:
+    """Whether two Markdown lines are items of one list: same kind, or either of them nested."""
+    a, b = _first_item(previous), _first_item(line)
+    if a is None or b is None:
+        return False
+    return bool(a["number"]) == bool(b["number"]) or bool(a["indent"]) or bool(b["indent"])
 
 
-def _paragraph_md(paragraph: Paragraph, lines: list[str]) -> str | None:
-    """One paragraph as a Markdown line (None when empty); `lines` so far tells a numbered item its number."""
+def _first_item(chunk: str) -> re.Match[str] | None:
+    """The list item a chunk of Markdown starts with (a wrapped item goes on over more lines), if any."""
+    return LIST_ITEM.match(chunk.partition("\n")[0])
+
+
+def _paragraph_md(paragraph: Paragraph, numbering: Numbering, lines: list[str]) -> str | None:
+    """One paragraph as Markdown (None when empty); `lines` so far place a list item in its list."""
+    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    heading = 1 if style == "Title" else int(m.group(1)) if (m := re.match(r"Heading (\d)", style)) else 0
+    # Counted before the emptiness test: Word numbers an empty list item too, and the next one after it.
+    label = None if heading else numbering.label(paragraph)
     text = _runs_md(paragraph)
     if not text.strip():
         return None
-    style = (paragraph.style.name if paragraph.style is not None else "") or ""
-    if style == "Title":
-        return "# " + text
-    heading = re.match(r"Heading (\d)", style)
     if heading:
-        return "#" * min(6, int(heading.group(1))) + " " + text
-    if style.startswith("List Bullet"):
-        return "- " + text
-    if style.startswith("List Number"):
-        previous = re.match(r"^(\d+)\. ", lines[-1]) if lines else None
-        return f"{int(previous.group(1)) + 1 if previous else 1}. " + text
+        return "#" * min(6, heading) + " " + text
+    if label is not None:
+        return _list_item_md(label, text, lines)
     if "Quote" in style:
         return "> " + text.replace("\n", "\n> ")
     return text
+
+
+def _list_item_md(label: ListLabel, text: str, lines: list[str]) -> str:
+    """A Markdown list item, at most one level deeper than the item before (Markdown cannot skip a level)."""
+    previous = _first_item(lines[-1]) if lines else None
+    deepest = indent_width(previous["indent"]) // len(NEST_INDENT) + 1 if previous else 0
+    indent = NEST_INDENT * min(label.depth, deepest)
+    marker = f"{label.number}. " if label.kind == "ordered" else "- "
+    return indent + marker + text.replace("\n", "\n" + indent + " " * len(marker))
 
 
 def _runs_md(paragraph: Paragraph) -> str:
@@ -112,7 +130,8 @@ def _add_block(document: docx.document.Document, block: Block) -> None:
     if block.kind == "heading":
         paragraph = document.add_heading(level=min(block.level, 9))
     elif block.kind in _LIST_STYLES:
-        paragraph = document.add_paragraph(style=_LIST_STYLES[block.kind])
+        depth = min(block.level + 1, _DEEPEST_LIST_STYLE)
+        paragraph = document.add_paragraph(style=_LIST_STYLES[block.kind] + (f" {depth}" if depth > 1 else ""))
     elif block.kind == "quote":
         paragraph = document.add_paragraph(style="Quote")
     else:
