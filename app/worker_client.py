@@ -9,12 +9,16 @@ Contract, after frescobaldi's job and vorta's borg runner:
 - newest request wins: a request sent on a `channel` supersedes the open one of that channel, which
   is cancelled and finishes at once with `cancelled`; its later events are dropped;
 - cancel in stages: ask the worker (`cancel`), then after a grace period terminate, then kill.
+
+The process is the client's one dependency, a `Transport`: `ProcessTransport` runs the real worker;
+tests pass a `ReplayTransport` (tests/replay.py) that plays a recorded transcript.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -22,7 +26,8 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 from shiboken6 import isValid
 
 from inference.client import worker_command
-from inference.protocol import Done, Error, ErrorCode, Progress, Request, Token, WorkerError, from_line, to_line
+from inference.protocol import Done, Error, ErrorCode, Event, Progress, Request, Token, to_line
+from inference.wire import NOT_RUNNING, LineBuffer, Router, gone_message
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +40,105 @@ KILL_AFTER_MS = 2000
 SHUTDOWN_GRACE_MS = 3000
 
 
+class Transport(QObject):
+    """The worker's pipes as the client sees them: stdout bytes as they come, and one `ended` when it exits or never starts."""
+
+    output = Signal(bytes)  # stdout, in reads of any size: a read may end mid-line or mid-character
+    ended = Signal(str, str)  # error code (worker_died | worker_start_failed), why ("exit code 9")
+
+    def start(self, command: list[str], env: dict[str, str]) -> None:
+        """Start the worker; `ended` follows once, however it goes."""
+        raise NotImplementedError
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the worker's stdin."""
+        raise NotImplementedError
+
+    def close_input(self) -> None:
+        """End the worker's stdin; a worker reads that as shut down."""
+        raise NotImplementedError
+
+    def terminate(self) -> None:
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+
+class ProcessTransport(Transport):
+    """The worker as a QProcess: stdout out as `output`, stderr to the log, exit or failure to start as `ended`."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.proc = QProcess(self)
+        self.proc.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
+        self._stderr = LineBuffer()
+        self._ended = False
+        self.proc.readyReadStandardOutput.connect(self._read)
+        self.proc.readyReadStandardError.connect(self._log_stderr)
+        self.proc.errorOccurred.connect(self._error)
+        self.proc.finished.connect(lambda code, _status: self._end(ErrorCode.WORKER_DIED, f"exit code {code}"))
+
+    def start(self, command: list[str], env: dict[str, str]) -> None:
+        environment = QProcessEnvironment.systemEnvironment()
+        for key, value in env.items():
+            environment.insert(key, value)
+        self.proc.setProcessEnvironment(environment)
+        self.proc.start(command[0], command[1:])
+
+    def write(self, data: bytes) -> None:
+        self.proc.write(data)
+
+    def close_input(self) -> None:
+        self.proc.closeWriteChannel()
+
+    def terminate(self) -> None:
+        self.proc.terminate()
+
+    def kill(self) -> None:
+        self.proc.kill()
+
+    @property
+    def running(self) -> bool:
+        return isValid(self.proc) and self.proc.state() != QProcess.ProcessState.NotRunning
+
+    @property
+    def pid(self) -> int | None:
+        return int(self.proc.processId()) if self.running else None
+
+    def _read(self) -> None:
+        if isValid(self.proc):
+            self.output.emit(bytes(self.proc.readAllStandardOutput().data()))
+
+    def _log_stderr(self) -> None:
+        if isValid(self.proc):
+            for line in self._stderr.feed(bytes(self.proc.readAllStandardError().data())):
+                if line.strip():
+                    log.info("worker: %s", line)
+
+    def _error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:  # no `finished` follows this one
+            self._end(ErrorCode.WORKER_START_FAILED, self.proc.errorString())
+
+    def _end(self, code: str, why: str) -> None:
+        if not self._ended:
+            self._ended = True
+            self.ended.emit(code, why)
+
+
+TransportFactory = Callable[[QObject], Transport]
+
+
 class QtWorkerClient(QObject):
-    """Starts `python -m inference.worker` in a QProcess and turns its lines into signals."""
+    """Starts the worker through a fresh `Transport` (a QProcess unless told) and turns its lines into signals."""
 
     ready = Signal(dict)  # the hello result, once per start
     progress = Signal(str, object)  # request id, Progress
@@ -45,47 +147,39 @@ class QtWorkerClient(QObject):
     died = Signal(str)  # a sentence for the banner; not emitted for a requested shutdown
     stopped = Signal()  # the process is gone, for any reason
 
-    def __init__(self, home: Path | None, backend: str = "llama_cpp", env: dict[str, str] | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, home: Path | None, backend: str = "llama_cpp", env: dict[str, str] | None = None, parent: QObject | None = None,
+                 transport: TransportFactory = ProcessTransport) -> None:
         super().__init__(parent)
         self.home, self.backend, self.env = home, backend, dict(env or {})
-        self.proc: QProcess | None = None
+        self.transport_factory = transport  # called with this client as parent at every start
+        self.transport: Transport | None = None
         self.hello: dict = {}
         self._ids = itertools.count(1)
-        self._open: set[str] = set()
+        self._router = Router()
         self._channels: dict[str, str] = {}
-        self._buffer = b""
+        self._lines = LineBuffer()
         self._closing = False
-        self._callbacks: dict[str, Callable[[Done | Error], None]] = {}
         self._restart_after_kill = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self.proc is not None and self.proc.state() != QProcess.ProcessState.NotRunning
+        return self.transport is not None and self.transport.running
 
     @property
     def pid(self) -> int | None:
-        return int(self.proc.processId()) if self.running else None  # type: ignore[union-attr]
+        return self.transport.pid if self.running else None  # type: ignore[union-attr]
 
     def start(self) -> None:
         """Start the worker (no-op if it runs); `ready` follows when it has answered hello."""
         if self.running:
             return
-        self._closing, self._buffer, self.hello = False, b"", {}
-        proc = QProcess(self)
-        proc.setProcessChannelMode(QProcess.ProcessChannelMode.SeparateChannels)
-        env = QProcessEnvironment.systemEnvironment()
-        for key, value in self.env.items():
-            env.insert(key, value)
-        proc.setProcessEnvironment(env)
-        proc.readyReadStandardOutput.connect(lambda p=proc: self._read(p))
-        proc.readyReadStandardError.connect(lambda p=proc: self._log_stderr(p))
-        proc.started.connect(lambda p=proc: self._started(p))
-        proc.errorOccurred.connect(lambda err, p=proc: self._error(p, err))
-        proc.finished.connect(lambda code, status, p=proc: self._gone(p, f"exit code {code}"))
-        self.proc = proc
-        cmd = self.command()
-        proc.start(cmd[0], cmd[1:])
+        self._closing, self._lines, self.hello = False, LineBuffer(), {}
+        transport = self.transport_factory(self)
+        transport.output.connect(lambda data, t=transport: self._read(t, data))
+        transport.ended.connect(lambda code, why, t=transport: self._gone(t, code, why))
+        self.transport = transport
+        transport.start(self.command(), self.env)
         self.request("hello", on_done=self._hello)
 
     def command(self) -> list[str]:
@@ -95,13 +189,13 @@ class QtWorkerClient(QObject):
     def shutdown(self) -> None:
         """Stop politely (shutdown, end of input), then terminate, then kill; `stopped` follows."""
         if not self.running:
-            QTimer.singleShot(0, self.stopped.emit)
+            QTimer.singleShot(0, self, self.stopped.emit)
             return
         self._closing = True
-        proc = self.proc
-        self._write(to_line(Request("shutdown", "shutdown")).encode())
-        proc.closeWriteChannel()  # type: ignore[union-attr]
-        QTimer.singleShot(SHUTDOWN_GRACE_MS, lambda: self._escalate(proc))
+        transport = self.transport
+        self._write(Request("shutdown", "shutdown"))
+        transport.close_input()  # type: ignore[union-attr]
+        QTimer.singleShot(SHUTDOWN_GRACE_MS, self, lambda: self._escalate(transport, "the worker did not stop in time; terminating it"))
 
     def restart(self) -> None:
         """Start a fresh worker after a crash or a kill."""
@@ -111,125 +205,88 @@ class QtWorkerClient(QObject):
 
     def kill(self) -> None:
         """End the worker at once (a stop that the worker did not honour)."""
-        if self.proc is not None and self.running:
+        if self.running:
             self._closing = True
-            self.proc.kill()
+            self.transport.kill()  # type: ignore[union-attr]
 
-    def _escalate(self, proc: QProcess) -> None:
-        if proc is self.proc and self.running:
-            log.warning("the worker did not stop in time; terminating it")
-            proc.terminate()
-            QTimer.singleShot(KILL_AFTER_MS, lambda: proc.kill() if proc.state() != QProcess.ProcessState.NotRunning else None)
+    def _escalate(self, transport: Transport | None, why: str) -> None:
+        """Terminate the worker, and kill it should it outlive the terminate."""
+        if transport is self.transport and self.running:
+            log.warning(why)
+            transport.terminate()  # type: ignore[union-attr]
+            QTimer.singleShot(KILL_AFTER_MS, transport, lambda: transport.kill() if transport.running else None)  # type: ignore[union-attr]
 
     # -- requests ----------------------------------------------------------------------------
     def request(self, op: str, channel: str | None = None, on_done: Callable[[Done | Error], None] | None = None, **params: object) -> str:
         """Send a request; return its id. `finished(id, event)` follows exactly once."""
         request_id = f"q{next(self._ids)}"
         if channel is not None:
-            old = self._channels.get(channel)
-            if old in self._open:
-                self.cancel(old)
-                self._finish(old, Error(old, ErrorCode.CANCELLED, "A newer request took its place."))
-            self._channels[channel] = request_id
-        self._open.add(request_id)
-        if on_done is not None:
-            self._callbacks[request_id] = on_done
-        if self.proc is None:
-            QTimer.singleShot(0, lambda: self._finish(request_id, Error(request_id, ErrorCode.WORKER_DIED, "The inference worker is not running; restart it and try again.")))
-            return request_id
-        self._write(to_line(Request(request_id, op, dict(params))).encode())
+            self._supersede(channel, request_id)
+        self._router.open(request_id, partial(self._deliver, on_done))
+        if self.transport is None:
+            QTimer.singleShot(0, self, lambda: self._router.route(Error(request_id, ErrorCode.WORKER_DIED, NOT_RUNNING)))
+        else:
+            self._write(Request(request_id, op, dict(params)))
         return request_id
+
+    def _supersede(self, channel: str, request_id: str) -> None:
+        old = self._channels.get(channel)
+        if old in self._router:
+            self.cancel(old)  # type: ignore[arg-type]
+            self._router.route(Error(old, ErrorCode.CANCELLED, "A newer request took its place."))  # type: ignore[arg-type]
+        self._channels[channel] = request_id
 
     def cancel(self, request_id: str, escalate: bool = False) -> None:
         """Ask the worker to stop a request; with `escalate`, kill the worker if it has not ended within the grace period."""
-        if request_id not in self._open or not self.running:
+        if request_id not in self._router or not self.running:
             return
-        self._write(to_line(Request(f"cancel-{request_id}", "cancel", {"target": request_id})).encode())
+        self._write(Request(f"cancel-{request_id}", "cancel", {"target": request_id}))
         if escalate:
-            proc = self.proc
-            QTimer.singleShot(CANCEL_GRACE_MS, lambda: self._cancel_overdue(proc, request_id))
+            transport = self.transport
+            QTimer.singleShot(CANCEL_GRACE_MS, self, lambda: self._cancel_overdue(transport, request_id))
 
-    def _cancel_overdue(self, proc: QProcess | None, request_id: str) -> None:
-        if request_id in self._open and proc is self.proc and self.running:
-            log.warning("request %s ignored cancel for %d ms; restarting the worker", request_id, CANCEL_GRACE_MS)
+    def _cancel_overdue(self, transport: Transport | None, request_id: str) -> None:
+        if request_id in self._router and transport is self.transport and self.running:
             self._restart_after_kill = True
-            proc.terminate()  # type: ignore[union-attr]
-            QTimer.singleShot(KILL_AFTER_MS, lambda: proc.kill() if proc.state() != QProcess.ProcessState.NotRunning else None)  # type: ignore[union-attr]
+            self._escalate(transport, f"request {request_id} ignored cancel for {CANCEL_GRACE_MS} ms; restarting the worker")
 
-    # -- process events ----------------------------------------------------------------------
-    def _write(self, data: bytes) -> None:
-        if self.proc is not None:
-            self.proc.write(data)
+    # -- transport events --------------------------------------------------------------------
+    def _write(self, request: Request) -> None:
+        if self.transport is not None:
+            self.transport.write(to_line(request).encode())
 
-    def _started(self, proc: QProcess) -> None:
-        log.debug("worker started, pid %s", proc.processId())
+    def _read(self, transport: Transport, data: bytes) -> None:
+        if transport is self.transport:
+            # A superseded request's late events, or the answer to a cancel, find no open id and are dropped.
+            self._router.route_lines(self._lines.feed(data))
 
-    def _read(self, proc: QProcess) -> None:
-        if proc is not self.proc or not isValid(proc):
-            return
-        self._buffer += bytes(proc.readAllStandardOutput().data())
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for raw in lines:
-            self._dispatch(raw.decode("utf-8", errors="replace"))
-
-    def _dispatch(self, line: str) -> None:
-        if not line.strip():
-            return
-        try:
-            event = from_line(line)
-        except WorkerError:
-            log.warning("ignoring a line that is not protocol: %r", line[:200])
-            return
-        if event.id not in self._open:
-            return  # a superseded request's late events, or the answer to a cancel
+    def _deliver(self, on_done: Callable[[Done | Error], None] | None, event: Event) -> None:
         if isinstance(event, Token):
             self.token.emit(event.id, event.text)
         elif isinstance(event, Progress):
             self.progress.emit(event.id, event)
-        elif isinstance(event, (Done, Error)):
-            self._finish(event.id, event)
-
-    def _finish(self, request_id: str, event: Done | Error) -> None:
-        if request_id not in self._open:
-            return
-        self._open.discard(request_id)
-        callback = self._callbacks.pop(request_id, None)
-        if callback is not None:
-            callback(event)
-        self.finished.emit(request_id, event)
+        else:
+            if on_done is not None:
+                on_done(event)
+            self.finished.emit(event.id, event)
 
     def _hello(self, event: Done | Error) -> None:
         if isinstance(event, Done):
             self.hello = dict(event.result)
             self.ready.emit(self.hello)
 
-    def _log_stderr(self, proc: QProcess) -> None:
-        if not isValid(proc):
-            return
-        for line in bytes(proc.readAllStandardError().data()).decode("utf-8", errors="replace").splitlines():
-            if line.strip():
-                log.info("worker: %s", line)
-
-    def _error(self, proc: QProcess, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart:
-            self._gone(proc, "it could not start", code=ErrorCode.WORKER_START_FAILED)
-
-    def _gone(self, proc: QProcess, why: str, code: str = ErrorCode.WORKER_DIED) -> None:
+    def _gone(self, transport: Transport, code: str, why: str) -> None:
         """The process ended (or never began): every open request finishes with an error, once."""
-        if proc is not self.proc or not isValid(self):
+        if transport is not self.transport or not isValid(self):
             return  # a stale process, or this client is being destroyed at exit
-        self.proc = None
-        if isValid(proc):
-            proc.deleteLater()
-        requested = self._closing
-        message = (f"The inference worker stopped unexpectedly ({why}); your text is safe — restart the worker and try again."
-                   if code == ErrorCode.WORKER_DIED else
-                   f"The inference worker could not start ({proc.errorString()}); reinstall with `make install`.")
-        for request_id in sorted(self._open):
-            self._finish(request_id, Error(request_id, code, message))
+        self._router.route_lines(self._lines.close())
+        self.transport = None
+        transport.deleteLater()
+        message = gone_message(code, why)
+        self._router.end_all(code, message)
         self.stopped.emit()
         if self._restart_after_kill:
             self._restart_after_kill = False
             self.start()
-        elif not requested:
+        elif not self._closing:
             self.died.emit(message)

@@ -1,4 +1,4 @@
-"""The real window on the offscreen platform, driven through its widgets with the fake worker."""
+"""The real window on the offscreen platform, driven through its widgets: with the fake worker, or a recorded one replayed where timing matters."""
 
 from __future__ import annotations
 
@@ -27,31 +27,40 @@ def test_continue_accept_is_one_undo_step(qtbot, make_window):
 
 
 def test_stop_keeps_what_arrived_and_accepts_it(qtbot, make_window):
-    window = make_window(reply="one two three four five six seven eight nine ten " * 20, delay_ms=5)
+    window = make_window(replay="window_stop")
+    replay = window.worker.transport
     type_into(qtbot, window, "Count:")
-    window.assistant.run("continue")
-    qtbot.waitUntil(lambda: len(window.panel.preview.toPlainText()) > 10, timeout=5000)
+    rid = window.assistant.run("continue")
+    replay.play_through(rid, "token")
+    replay.play_through(rid, "token")  # the stream is held here while the writer presses Escape
+    qtbot.waitUntil(lambda: replay.delivered, timeout=5000)
+    partial = window.panel.preview.toPlainText()
+    assert partial
     qtbot.keyClick(window.editor, Qt.Key.Key_Escape)
     wait_phase(qtbot, window, "stopped")
-    partial = window.assistant.suggestion.text
-    assert 0 < len(partial) < 1000
+    assert [r.params for r in replay.requests("cancel")] == [{"target": rid}]
     with qtbot.waitSignal(window.worker.finished, timeout=5000):
-        pass  # the cancelled request's terminal event arrives; it must change nothing
+        replay.play()  # the rest, up to the cancelled request's terminal event: it must change nothing
     assert window.assistant.suggestion.text == partial
     assert window.assistant.accept()
     assert window.editor.text() == "Count:" + partial
 
 
 def test_retry_supersedes_the_running_request(qtbot, make_window):
-    window = make_window(reply="abcdefghij" * 30, delay_ms=5)
+    window = make_window(replay="window_retry")
+    replay = window.worker.transport
     type_into(qtbot, window, "Letters:")
     first = window.assistant.run("continue")
-    qtbot.waitUntil(lambda: len(window.panel.preview.toPlainText()) > 5, timeout=5000)
+    replay.play_through(first, "token")
+    qtbot.waitUntil(lambda: replay.delivered and window.panel.preview.toPlainText() != "", timeout=5000)
     window.assistant.stop()
-    window.assistant.retry()
-    assert window.assistant.suggestion.request_id != first
+    window.assistant.retry()  # before the worker has answered the stop
+    second = window.assistant.suggestion.request_id
+    assert second != first
+    replay.play()  # the first's late tokens and `cancelled`, then the second's stream
     wait_phase(qtbot, window, "ready")
     assert window.panel.preview.toPlainText() == ("abcdefghij" * 30)[:200]  # max_tokens 200
+    assert {r.id for r in replay.requests("generate")} == {first, second}
 
 
 def test_rewrite_reviewed_hunk_by_hunk(qtbot, make_window):
@@ -103,13 +112,16 @@ def test_killed_worker_shows_a_banner_and_restarts(qtbot, make_window):
 
 
 def test_generation_during_a_crash_finishes_as_failed(qtbot, make_window):
-    window = make_window(reply="x" * 500, delay_ms=20)
+    window = make_window(replay="window_stop")
+    replay = window.worker.transport
     type_into(qtbot, window, "Go")
-    window.assistant.run("continue")
+    rid = window.assistant.run("continue")
+    replay.play_through(rid, "token")
     qtbot.waitUntil(lambda: window.panel.preview.toPlainText() != "", timeout=5000)
-    os.kill(window.worker.pid, signal.SIGKILL)
+    replay.die("exit code 9")  # killed mid-stream
     wait_phase(qtbot, window, "failed")
     assert window.editor.text() == "Go"
+    assert window.banner.isVisible() and "stopped unexpectedly" in window.banner.label.text()
 
 
 def test_generations_are_logged(qtbot, make_window, gui_home):
