@@ -8,6 +8,7 @@ from typing import Callable
 import pytest
 
 from inference.models import Registry
+from app.worker_client import ProcessTransport
 from tests.replay import ReplayTransport, transcript
 
 
@@ -28,14 +29,13 @@ def make_window(qtbot, gui_home: Path) -> Callable:
     def make(reply: str = "", backend: str = "fake", home: Path | None = None, ready: bool = True, replay: str | None = None):
         """A window on a real worker; with `replay`, on that transcript instead (`window.worker.transport` plays it)."""
         env = {"SCRIPTORIUM_FAKE_REPLY": reply} if reply else {}
-        window = MainWindow(home or gui_home, backend=backend, worker_env=env, start_worker=replay is None)
+        transport = ReplayTransport(transcript(replay)).factory if replay is not None else ProcessTransport
+        window = MainWindow(home or gui_home, backend=backend, worker_env=env, transport=transport)
         # Not qtbot.addWidget: pytest-qt would close and delete the window before this fixture's teardown,
         # taking the worker's QProcess with it while the worker still runs.
         window.show()
         windows.append(window)
         if replay is not None:
-            window.worker.transport_factory = ReplayTransport(transcript(replay)).factory
-            window.worker.start()
             window.worker.transport.play_through("q2", "done")  # the window's hello (q1) and load_model (q2)
         if ready:
             qtbot.waitUntil(lambda: window.n_ctx is not None, timeout=15000)

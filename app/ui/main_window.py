@@ -22,7 +22,7 @@ from app.ui.find_bar import FindBar
 from app.ui.progress import show_fraction
 from app.ui.sidebar import DocumentSidebar
 from app.ui.theme import apply_theme, is_dark, ui_font
-from app.worker_client import QtWorkerClient
+from app.worker_client import ProcessTransport, QtWorkerClient, TransportFactory
 from inference.protocol import Done, Error, Progress
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,8 @@ def window_settings(home: Path) -> QSettings:
 class MainWindow(QMainWindow):
     """Composes the widgets and the two controllers (documents, assistant); owns no SQL and no prompts."""
 
-    def __init__(self, home: Path, backend: str = "llama_cpp", worker_env: dict[str, str] | None = None, start_worker: bool = True) -> None:
+    def __init__(self, home: Path, backend: str = "llama_cpp", worker_env: dict[str, str] | None = None, start_worker: bool = True,
+                 transport: TransportFactory = ProcessTransport) -> None:
         super().__init__()
         self.home = Path(home)
         self.settings = window_settings(self.home)
@@ -47,7 +48,7 @@ class MainWindow(QMainWindow):
         self.find_bar = FindBar(self.editor)
         self.find_bar.hide()
         self.banner = Banner()
-        self.worker = QtWorkerClient(self.home, backend, worker_env, self)
+        self.worker = QtWorkerClient(self.home, backend, worker_env, self, transport=transport)
         self.workspace = Workspace(self.home)
         self.documents = DocumentController(self.workspace, self.editor, self.sidebar, self)
         self.assistant = AssistantController(self.worker, self.panel, self.editor, self.workspace, self.documents.loaded)

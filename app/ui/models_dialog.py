@@ -17,6 +17,7 @@ from app.desk.model_facts import describe
 from app.ui.jobs import run_job
 from app.ui.progress import show_fraction
 from inference.models import ModelInfo, Registry
+from inference.wire import LineBuffer
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class ModelManager(QDialog):
         self.buttons = {n: QPushButton(t) for n, t in (("add", "Add GGUF file…"), ("use", "Use as default"), ("remove", "Remove"), ("compress", "Compress…"))}
         self.proc: QProcess | None = None
         self.compressing = False  # from Compress… until the process ended (or never started)
-        self._buffer = b""
+        self._lines = LineBuffer()
         self._reported = False  # a result or error line arrived: the exit code adds nothing
         self._build()
         self.list.currentItemChanged.connect(lambda item, _: self._show(item))
@@ -168,7 +169,7 @@ class ModelManager(QDialog):
             return
         cmd = compress_feed.compress_command(str(info.path), qtype, str(self.home), text_file)
         self.proc = QProcess(self)
-        self._buffer, self._reported = b"", False
+        self._lines, self._reported = LineBuffer(), False
         self.proc.readyReadStandardOutput.connect(self._compress_output)
         self.proc.finished.connect(self._compress_finished)
         self.proc.errorOccurred.connect(lambda err: self._compress_finished(-1, None) if err == QProcess.ProcessError.FailedToStart else None)
@@ -184,24 +185,27 @@ class ModelManager(QDialog):
         self.buttons["compress"].setEnabled(True)
 
     def _compress_output(self) -> None:
-        self._buffer += bytes(self.proc.readAllStandardOutput().data())  # type: ignore[union-attr]
-        *lines, self._buffer = self._buffer.split(b"\n")
-        for raw in lines:
-            line = compress_feed.parse(raw.decode("utf-8", errors="replace"))
-            if line.kind == "progress":
-                self.progress.setFormat(f"{line.stage} %p%")
-                show_fraction(self.progress, line.fraction)
-            elif line.kind == "result":
-                self._reported = True
-                self.status.setText(compress_feed.summary(line.payload))
-                self._show_chart(compress_feed.chart_path(line.payload))
-            elif line.kind == "error":
-                self._reported = True
-                self.status.setText(str(line.payload.get("message", "Compression failed.")))
+        for text in self._lines.feed(bytes(self.proc.readAllStandardOutput().data())):  # type: ignore[union-attr]
+            self._compress_line(text)
+
+    def _compress_line(self, text: str) -> None:
+        line = compress_feed.parse(text)
+        if line.kind == "progress":
+            self.progress.setFormat(f"{line.stage} %p%")
+            show_fraction(self.progress, line.fraction)
+        elif line.kind == "result":
+            self._reported = True
+            self.status.setText(compress_feed.summary(line.payload))
+            self._show_chart(compress_feed.chart_path(line.payload))
+        elif line.kind == "error":
+            self._reported = True
+            self.status.setText(str(line.payload.get("message", "Compression failed.")))
 
     def _compress_finished(self, code: int, _status: object) -> None:
         if self.proc is None:
             return
+        for text in self._lines.close():  # a last line without its newline
+            self._compress_line(text)
         if code != 0 and not self._reported:
             self.status.setText(f"Compression stopped (exit code {code}); run `scriptorium compress` in a terminal to see why.")
         self.proc.deleteLater()
