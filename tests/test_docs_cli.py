@@ -62,6 +62,16 @@ def test_import_export_history(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert run(capsys, tmp_path, "show", str(story_id), "--revision", str(history[0]["id"]))["body"] == "# Story\n\nOnce."
 
 
+def test_import_says_which_encoding_a_text_was_read_in(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    poem = tmp_path / "poem.txt"
+    poem.write_bytes("春眠不觉晓，处处闻啼鸟。\n夜来风雨声，花落知多少。\n".encode("gb18030"))
+    assert main(["docs", "import", str(poem), "--home", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "Imported poem.txt (read as GB18030) as document 1: poem\n"
+    story = tmp_path / "story.md"
+    story.write_text("# Story", encoding="utf-8")
+    assert run(capsys, tmp_path, "import", str(story))["documents"][0]["encoding"] == "UTF-8"
+
+
 def test_revert_is_recorded(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from app.store import open_db, save_body
 

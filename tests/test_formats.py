@@ -13,7 +13,7 @@ from odf import teletype, text as odftext
 from odf.opendocument import load as load_odt
 
 from app.errors import UserError
-from app.formats import export_document, import_file
+from app.formats import Imported, export_document, import_file
 from app.store import Document
 
 SAMPLE = """# The Harbour
@@ -42,17 +42,17 @@ def _doc(body: str = SAMPLE, format: str = "markdown", title: str = "The Harbour
 
 def test_markdown_round_trip(tmp_path: Path) -> None:
     path = export_document(_doc(), tmp_path / "book.md")
-    assert import_file(path) == ("The Harbour", SAMPLE, "markdown")
+    assert import_file(path) == Imported("The Harbour", SAMPLE, "markdown", "UTF-8")
 
 
 def test_text_round_trip(tmp_path: Path) -> None:
     body = "Line one.\n\n  indented 中文\ttab\n"
     path = export_document(_doc(body, "text"), tmp_path / "notes.txt")
-    assert import_file(path) == ("notes", body, "text")
+    assert import_file(path) == Imported("notes", body, "text", "UTF-8")
 
 
 def test_markdown_to_text_drops_markup(tmp_path: Path) -> None:
-    text = import_file(export_document(_doc(), tmp_path / "plain.txt"))[1]
+    text = import_file(export_document(_doc(), tmp_path / "plain.txt")).body
     assert "It was very early and quiet; the boats were still." in text
     assert "- ropes tight" in text and "2. return" in text
     assert "#" not in text and "*" not in text
@@ -72,20 +72,13 @@ def test_markdown_to_text_drops_markup(tmp_path: Path) -> None:
 def test_text_encodings_are_detected(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "greeting.txt"
     path.write_bytes(data)
-    assert import_file(path)[1] == "Grüße, 世界\nzwei"
+    assert import_file(path).body == "Grüße, 世界\nzwei"
 
 
 def test_binary_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "picture.txt"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
     with pytest.raises(UserError, match="binary file"):
-        import_file(path)
-
-
-def test_legacy_encoding_says_what_to_do(tmp_path: Path) -> None:
-    path = tmp_path / "old.txt"
-    path.write_bytes("café crème".encode("latin-1"))
-    with pytest.raises(UserError, match="save it as UTF-8"):
         import_file(path)
 
 
@@ -109,7 +102,7 @@ def test_docx_export_has_styles_and_round_trips(tmp_path: Path) -> None:
     para = next(p for p in word.paragraphs if p.text.startswith("It was"))
     assert [r.text for r in para.runs if r.bold] == ["very", "still"]
     assert [r.text for r in para.runs if r.italic] == ["quiet", "still"]
-    assert import_file(path) == ("The Harbour", SAMPLE, "markdown")
+    assert import_file(path) == Imported("The Harbour", SAMPLE, "markdown")
 
 
 def test_plain_document_to_docx(tmp_path: Path) -> None:

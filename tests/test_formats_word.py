@@ -71,9 +71,9 @@ def _pandoc_style_docx(path: Path) -> Path:
 
 
 def test_word_numbered_lists_become_markdown_lists(tmp_path: Path) -> None:
-    title, body, fmt = import_file(_pandoc_style_docx(tmp_path / "pandoc.docx"))
-    assert (title, fmt) == ("Shopping", "markdown")
-    assert body == (
+    imported = import_file(_pandoc_style_docx(tmp_path / "pandoc.docx"))
+    assert (imported.title, imported.format, imported.encoding) == ("Shopping", "markdown", None)
+    assert imported.body == (
         "# Shopping\n\nBefore the lists.\n\n"
         "- apples\n    - green\n    - red\n- pears\n\n"
         "1. wash\n    1. rinse\n    2. dry\n2. cut\n    1. again\n\n"
@@ -90,7 +90,7 @@ def test_a_level_deeper_than_the_item_before_is_brought_up(tmp_path: Path) -> No
     _item(document, "starts nested", 1000, ilvl=1)
     path = tmp_path / "deep.docx"
     document.save(str(path))
-    assert import_file(path)[1] == "- starts nested"
+    assert import_file(path).body == "- starts nested"
 
 
 def test_nested_lists_round_trip_through_word_styles(tmp_path: Path) -> None:
@@ -99,4 +99,4 @@ def test_nested_lists_round_trip_through_word_styles(tmp_path: Path) -> None:
     path = export_document(doc, tmp_path / "lists.docx")
     styles = [p.style.name for p in docx.Document(str(path)).paragraphs]
     assert styles == ["List Bullet", "List Bullet 2", "List Bullet 3", "List Bullet", "List Number", "List Number 2", "List Number"]
-    assert import_file(path)[1] == body
+    assert import_file(path).body == body

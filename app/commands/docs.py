@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from app import store
 from app.formats import EXPORTERS, export_document, import_file
 from app.formats.blocks import first_heading
-from app.formats.text import decode_text, read_text_file
+from app.formats.encoding import decode_bytes, read_text_file
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
 
     q = leaf("new", run_new, "create a document, empty or from text")
     q.add_argument("--title", help="title (default: the text's first heading, the file name or 'Untitled')")
-    q.add_argument("--text-file", metavar="F|-", help="initial text from a UTF-8/UTF-16 file, or - for stdin")
+    q.add_argument("--text-file", metavar="F|-", help="initial text from a file in any text encoding, or - for stdin")
     q.add_argument("--format", choices=store.FORMATS, default="markdown", help="how the text is read (default markdown)")
     q = leaf("list", run_list, "documents, most recently changed first")
     q.add_argument("--all", action="store_true", help="include documents in the trash")
@@ -84,9 +84,9 @@ def run_new(args: argparse.Namespace) -> int:
     """Create a document; print its id."""
     body = ""
     if args.text_file == "-":
-        body = decode_text(sys.stdin.buffer.read(), "standard input")
+        body = decode_bytes(sys.stdin.buffer.read(), "standard input").text
     elif args.text_file:
-        body = read_text_file(Path(args.text_file))
+        body = read_text_file(Path(args.text_file)).text
     title = args.title or (first_heading(body) if args.format == "markdown" else None)
     title = title or (Path(args.text_file).stem if args.text_file not in (None, "-") else "Untitled")
     with _open(args) as db:
@@ -119,16 +119,21 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """Import files as new documents, all or none."""
+    """Import files as new documents, all or none; say which encoding each text file was read in."""
     # Every file is read before anything is written, so one bad file leaves the store unchanged.
-    parsed = [(path, *import_file(path)) for path in args.files]
+    parsed = [(path, import_file(path)) for path in args.files]
     with _open(args) as db, db.atomic():
-        docs = [store.create_document(db, title, body, fmt, reason="import") for _, title, body, fmt in parsed]
+        docs = [store.create_document(db, f.title, f.body, f.format, reason="import") for _, f in parsed]
     payload: dict[str, Any] = {"ids": [d.id for d in docs]}
     if len(docs) == 1:
         payload["id"] = docs[0].id
-    payload["documents"] = [_summary(d) | {"source": str(path)} for d, (path, *_) in zip(docs, parsed)]
-    text = "\n".join(f"Imported {path.name} as document {d.id}: {d.title}" for d, (path, *_) in zip(docs, parsed))
+    payload["documents"] = [
+        _summary(d) | {"source": str(path), "encoding": f.encoding} for d, (path, f) in zip(docs, parsed)
+    ]
+    text = "\n".join(
+        f"Imported {path.name}{f' (read as {f.encoding})' if f.encoding else ''} as document {d.id}: {d.title}"
+        for d, (path, f) in zip(docs, parsed)
+    )
     return _emit(args, payload, text)
 
 

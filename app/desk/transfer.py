@@ -49,10 +49,10 @@ def export_job(home: Path, doc_id: int, path: Path, fmt: str) -> str:
 
 def import_job(home: Path, path: Path) -> int:
     """Import a .md, .txt or .docx file as a new document; return its id."""
-    title, body, fmt = import_file(path)
+    imported = import_file(path)
     db = store.open_db(home)
     try:
-        return store.create_document(db, title, body, fmt, reason="import").id
+        return store.create_document(db, imported.title, imported.body, imported.format, reason="import").id
     finally:
         db.close()
 

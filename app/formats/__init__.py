@@ -8,12 +8,13 @@ from typing import Callable, Protocol
 
 from app.errors import UserError
 from app.formats.epub import export_epub
+from app.formats.imported import Imported
 from app.formats.markdown import export_md, import_md
 from app.formats.opendocument import export_odt
 from app.formats.text import export_txt, import_txt
 from app.formats.word import export_docx, import_docx
 
-Importer = Callable[[Path], tuple[str, str, str]]
+Importer = Callable[[Path], Imported]
 Exporter = Callable[[str, str, str, Path], None]
 
 IMPORTERS: dict[str, Importer] = {
@@ -32,8 +33,8 @@ class DocumentLike(Protocol):
     format: str
 
 
-def import_file(path: Path) -> tuple[str, str, str]:
-    """Read a .md, .txt or .docx file as (title, body, format); UserError if it cannot be imported."""
+def import_file(path: Path) -> Imported:
+    """Read a .md, .txt or .docx file as a document; UserError if it cannot be imported."""
     path = Path(path)
     importer = IMPORTERS.get(path.suffix.lower().lstrip("."))
     if importer is None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.formats.blocks import first_heading
-from app.formats.text import read_text_file
+from app.formats.encoding import read_text_file
+from app.formats.imported import Imported
 
 
-def import_md(path: Path) -> tuple[str, str, str]:
-    """(title, body, 'markdown'); the title is the leading heading if there is one, else the file name."""
-    body = read_text_file(path)
-    return first_heading(body) or Path(path).stem, body, "markdown"
+def import_md(path: Path) -> Imported:
+    """A Markdown file as a document titled by its leading heading if there is one, else by the file name."""
+    decoded = read_text_file(path)
+    return Imported(first_heading(decoded.text) or Path(path).stem, decoded.text, "markdown", decoded.label)
 
 
 def export_md(title: str, body: str, format: str, path: Path) -> None:

@@ -11,6 +11,7 @@ from docx.text.paragraph import Paragraph
 
 from app.errors import UserError
 from app.formats.blocks import Block, Run, document_blocks, first_heading
+from app.formats.imported import Imported
 from app.formats.markdown_syntax import LIST_ITEM, NEST_INDENT, indent_width
 from app.formats.word_numbering import ListLabel, Numbering
 
@@ -20,8 +21,8 @@ _DEEPEST_LIST_STYLE = 3
 _CODE_FONT = "Courier New"
 
 
-def import_docx(path: Path) -> tuple[str, str, str]:
-    """(title, Markdown body, 'markdown') of a .docx file; UserError if it is not a readable .docx."""
+def import_docx(path: Path) -> Imported:
+    """A .docx file as a Markdown document; UserError if it is not a readable .docx."""
     document = _open(path)
     numbering = Numbering(document)
     lines: list[str] = []
@@ -34,7 +35,7 @@ def import_docx(path: Path) -> tuple[str, str, str]:
         lines.append(chunk)
     body = "\n".join(lines)
     title = (document.core_properties.title or "").strip() or first_heading(body) or Path(path).stem
-    return title, body, "markdown"
+    return Imported(title, body, "markdown")
 
 
 def _open(path: Path) -> docx.document.Document:
