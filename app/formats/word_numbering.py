@@ -88,7 +88,7 @@ class Numbering:
     def _start(self, num_id: str, ilvl: int, level: etree._Element) -> int:
         """The first number of a level: the instance's `startOverride`, else the level's `w:start`."""
         start = _START_OVERRIDE(self._root, num=num_id, lvl=str(ilvl)) or _START(level)
-        return int(start) if start.isdigit() else 0  # the standard's default start is 0, and Word shows 0
+        return int(start) if start.isdigit() else 0  # ECMA-376: a level without w:start starts at 0
 
     def _level(self, num_id: str, ilvl: int) -> etree._Element | None:
         """The `w:lvl` defining a level of a numbering instance: its own override, else its abstract definition's."""
