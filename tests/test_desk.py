@@ -125,8 +125,10 @@ def test_export_target_and_jobs(home, tmp_path):
     for fmt in ("md", "txt", "docx", "odt", "epub"):
         written = transfer.export_job(home, doc.id, tmp_path / f"out.{fmt}", fmt)
         assert (tmp_path / f"out.{fmt}").stat().st_size > 0 and written.endswith(fmt)
-    new_id = transfer.import_job(home, tmp_path / "out.docx")
-    assert "Some" in store.get_document(db, new_id).body
+    done = transfer.import_job(home, tmp_path / "out.docx")
+    assert "Some" in store.get_document(db, done.doc_id).body and done.message() == "Imported out.docx."
+    (tmp_path / "poem.txt").write_bytes("床前明月光，疑是地上霜。举头望明月，低头思故乡。".encode("gb18030"))
+    assert "GB18030" in transfer.import_job(home, tmp_path / "poem.txt").message().upper()
 
 
 def test_compress_feed_lines():

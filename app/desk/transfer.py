@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from app import store
@@ -47,14 +48,27 @@ def export_job(home: Path, doc_id: int, path: Path, fmt: str) -> str:
         db.close()
 
 
-def import_job(home: Path, path: Path) -> int:
-    """Import a .md, .txt or .docx file as a new document; return its id."""
+@dataclass(frozen=True)
+class ImportDone:
+    """What an import made: the new document, and the encoding its bytes were read as (None when not guessed)."""
+
+    doc_id: int
+    name: str
+    encoding: str | None
+
+    def message(self) -> str:
+        return f"Imported {self.name}" + (f" (read as {self.encoding})." if self.encoding else ".")
+
+
+def import_job(home: Path, path: Path) -> ImportDone:
+    """Import a .md, .txt or .docx file as a new document."""
     imported = import_file(path)
     db = store.open_db(home)
     try:
-        return store.create_document(db, imported.title, imported.body, imported.format, reason="import").id
+        doc = store.create_document(db, imported.title, imported.body, imported.format, reason="import")
     finally:
         db.close()
+    return ImportDone(doc.id, Path(path).name, imported.encoding)
 
 
 def importable(path: Path) -> bool:

@@ -148,9 +148,9 @@ class DocumentController(QObject):
         for path in paths:
             run_job(transfer.import_job, self.home, Path(path), on_done=self._imported, on_failed=self.message.emit)
 
-    def _imported(self, doc_id: int) -> None:
-        self.message.emit("Imported.")
-        self.open(doc_id)
+    def _imported(self, done: transfer.ImportDone) -> None:
+        self.message.emit(done.message())
+        self.open(done.doc_id)
 
     def export(self, path: str | None = None, fmt: str | None = None) -> None:
         """Save, then export the open document to a file chosen in a dialog (or `path`)."""
