@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "app.commands.docs",
     "app.commands.models",
     "app.commands.compress",
+    "app.commands.corpus",
     "app.commands.bench",
 )
 

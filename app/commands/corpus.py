@@ -1,0 +1,381 @@
+"""`scriptorium corpus`: import texts into corpora, search them, read concordances, count and compare."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from app import store
+from app.commands.corpus_text import REVERSE, ProgressLine, fit, is_tty, mark, table, width
+from app.errors import UserError
+
+FIELD_NAMES = ("title", "author", "body", "collection", "date")
+MEASURES = ("mi", "ll", "t", "logdice")
+SORT_KEYS = ("L3", "L2", "L1", "R1", "R2", "R3")
+
+
+def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    """Add `corpus` and its actions to the command line."""
+    p = subparsers.add_parser("corpus", help="import, search and count corpora", description=__doc__)
+    sub = p.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
+
+    def leaf(name: str, handler: Callable, help: str, filters: bool = False) -> argparse.ArgumentParser:
+        q = sub.add_parser(name, parents=[parent], help=help, description=help)
+        q.add_argument("--json", action="store_true", help="machine-readable output")
+        q.set_defaults(handler=handler)
+        if filters:
+            q.add_argument("--corpus", metavar="NAME", help="only this corpus (default: all of them)")
+            q.add_argument("--author", metavar="A", help="only texts by this author")
+            q.add_argument("--collection", metavar="C", help="only texts in this collection")
+            q.add_argument("--title", metavar="T", help="only texts whose title contains T")
+            q.add_argument("--from", dest="date_from", metavar="DATE", help="only texts dated DATE or later")
+            q.add_argument("--to", dest="date_to", metavar="DATE", help="only texts dated DATE or earlier")
+        return q
+
+    q = leaf("import", run_import, "import files or folders (txt, md, html, docx, epub, pdf, csv, json, jsonl) into a corpus")
+    q.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    q.add_argument("--corpus", metavar="NAME", help="the corpus to add to, created if new (default: the first path's name)")
+    q.add_argument("--fields", metavar="F=KEY,...", help="for CSV/JSON: which column or key holds each field, e.g. title=name,body=text")
+    leaf("list", run_list, "corpora with their texts and size")
+    q = leaf("search", run_search, "full-text search in any script: words, phrases in quotes, CJK characters", filters=True)
+    q.add_argument("query")
+    q.add_argument("--limit", type=int, default=20, metavar="N", help="hits per page (default 20)")
+    q.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N hits")
+    q = leaf("kwic", run_kwic, "a concordance: every hit with its left and right context", filters=True)
+    q.add_argument("term")
+    q.add_argument("--width", type=int, default=40, metavar="N", help="characters of context each side (default 40)")
+    q.add_argument("--sort", default="R1", metavar="KEYS", help=f"sort keys among {','.join(SORT_KEYS)}, e.g. R1,R2 (default R1)")
+    q.add_argument("--limit", type=int, metavar="N", help="at most N lines")
+    q.add_argument("--csv", type=Path, metavar="FILE", help="also write the lines to a CSV file")
+    for name, n, help in (("freq", 1, "a frequency list of words or characters"), ("ngrams", 2, "the commonest n-grams")):
+        q = leaf(name, run_freq, help, filters=True)
+        q.add_argument("--unit", choices=("word", "char"), default="word", help="words (CJK: characters) or characters (default word)")
+        q.add_argument("--n", type=int, default=n, metavar="N", help=f"length of the n-grams (default {n})")
+        q.add_argument("--min-count", type=int, default=1, metavar="N", help="leave out items seen fewer than N times")
+        q.add_argument("--limit", type=int, default=50, metavar="N", help="the N commonest (default 50)")
+    q = leaf("collocates", run_collocates, "words found near a term, with association measures", filters=True)
+    q.add_argument("term")
+    q.add_argument("--window", default="5,5", metavar="L,R", help="words to the left and right (default 5,5)")
+    q.add_argument("--measure", choices=MEASURES, default="ll", help="the measure to sort by (default ll)")
+    q.add_argument("--min-count", type=int, default=3, metavar="N", help="leave out collocates seen fewer than N times (default 3)")
+    q.add_argument("--limit", type=int, default=30, metavar="N", help="the N strongest (default 30)")
+    q = leaf("keyness", run_keyness, "words over- and under-used in one corpus against another")
+    q.add_argument("--target", required=True, metavar="NAME", help="the corpus studied")
+    q.add_argument("--reference", required=True, metavar="NAME", help="the corpus it is compared with")
+    q.add_argument("--unit", choices=("word", "char"), default="word")
+    q.add_argument("--limit", type=int, default=30, metavar="N", help="the N most key items (default 30)")
+    q = leaf("dispersion", run_dispersion, "where a term falls across texts or authors", filters=True)
+    q.add_argument("term")
+    q.add_argument("--by", choices=("text", "author"), default="text", help="one row per text or per author (default text)")
+    q.add_argument("--png", type=Path, metavar="FILE", help="also draw the dispersion plot to a PNG file")
+    q = leaf("show", run_show, "print a text, or the passage at an offset")
+    q.add_argument("text_id", type=int, metavar="TEXT_ID")
+    q.add_argument("--at", type=int, metavar="OFFSET", help="print the passage around this character offset")
+    q.add_argument("--length", type=int, default=0, metavar="N", help="with --at, mark N characters from the offset")
+    leaf("delete", run_delete, "delete a corpus and its index (the files imported from stay)").add_argument("name")
+
+
+@contextmanager
+def _open(args: argparse.Namespace) -> Iterator[Database]:
+    db = store.open_db(args.home)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses, tuples and paths as JSON-ready values."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value) if isinstance(value, Path) else value
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str | Callable[[], str]) -> int:
+    """Print the JSON object under --json, else the text a person reads (built only when needed)."""
+    print(json.dumps(_plain(payload), ensure_ascii=False) if args.json else (text() if callable(text) else text))
+    return 0
+
+
+def _filters(args: argparse.Namespace) -> Any:
+    from app.corpus.store import TextFilter
+
+    return TextFilter(author=args.author, collection=args.collection, title=args.title, date_from=args.date_from, date_to=args.date_to)
+
+
+def _corpus(db: Database, name: str | None) -> int | None:
+    """The id of an existing corpus (None for all of them)."""
+    from app.corpus.store import corpus_id
+
+    return corpus_id(db, name, create=False) if name else None
+
+
+def parse_fields(spec: str | None) -> dict[str, str] | None:
+    """`title=name,body=text` as {"title": "name", "body": "text"}; the keys must be known fields."""
+    if not spec:
+        return None
+    pairs = [part.partition("=") for part in spec.split(",") if part.strip()]
+    fields = {k.strip(): v.strip() for k, sep, v in pairs if sep and k.strip() and v.strip()}
+    if len(fields) != len(pairs) or not set(fields) <= set(FIELD_NAMES):
+        raise UserError(f"--fields takes FIELD=KEY pairs separated by commas, FIELD one of {', '.join(FIELD_NAMES)}: e.g. title=name,body=text.")
+    return fields
+
+
+def parse_window(spec: str) -> tuple[int, int]:
+    """`5,5` (or `5`) as (left, right) words."""
+    try:
+        parts = [int(p) for p in spec.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) not in (1, 2) or min(parts, default=-1) < 0:
+        raise UserError("--window takes L,R: how many words to the left and right, e.g. 5,5.")
+    return (parts[0], parts[-1])
+
+
+def parse_sort(spec: str) -> tuple[str, ...]:
+    """`R1,R2` as ("R1", "R2"), each among L3..R3."""
+    keys = tuple(k.strip().upper() for k in spec.split(",") if k.strip())
+    if not keys or not set(keys) <= set(SORT_KEYS):
+        raise UserError(f"--sort takes keys among {', '.join(SORT_KEYS)} separated by commas, e.g. R1,R2.")
+    return keys
+
+
+# -- import ----------------------------------------------------------------------------------
+@contextmanager
+def _interrupt_cancels() -> Iterator[threading.Event]:
+    """While the block runs, Ctrl+C sets the event instead of raising, so an import stops between texts."""
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _progress_text(p: Any) -> str:
+    mb = f"{p.bytes_done / 1e6:,.1f} of {p.bytes_total / 1e6:,.1f} MB"
+    current = Path(str(p.current)).name if getattr(p, "current", "") else ""
+    return f"Importing: {p.files_done:,} of {p.files_total:,} files, {mb}  {current}"
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Import files and folders into a corpus; print the report."""
+    from app.corpus.importers.job import run_import as import_paths
+
+    fields = parse_fields(args.fields)
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise UserError(f"Nothing at {', '.join(missing)}; check the path.")
+    name = args.corpus or (args.paths[0].resolve().stem or "corpus")
+    line = ProgressLine()
+    with _interrupt_cancels() as cancel:
+        report = import_paths(args.home, args.paths, name, fields=fields, progress=lambda p: line.show(_progress_text(p)), cancel=cancel.is_set)
+    line.clear()
+    cancelled = cancel.is_set()
+    payload = {"corpus": name, "cancelled": cancelled, **_plain(report)}
+    _emit(args, payload, lambda: import_summary(name, report, cancelled))
+    return 130 if cancelled else 0
+
+
+def import_summary(name: str, report: Any, cancelled: bool = False) -> str:
+    """The import report in sentences: counts, speed, encodings, what was skipped and why."""
+    mb = report.bytes / 1e6
+    speed = f" ({mb / report.seconds:,.1f} MB/s)" if report.seconds > 0 else ""
+    lines = [f"Imported {report.imported:,} texts into {name!r}: {mb:,.1f} MB in {report.seconds:,.1f} s{speed}."]
+    if report.duplicates or report.unchanged:
+        lines.append(f"Left out {report.duplicates:,} duplicates of texts already there and {report.unchanged:,} unchanged files.")
+    encodings = report.encodings or {}
+    if encodings:
+        lines.append("Read as " + ", ".join(f"{enc} ({n:,})" for enc, n in sorted(encodings.items(), key=lambda kv: -kv[1])) + ".")
+    for path, reason in report.skipped:
+        lines.append(f"Skipped {path}: {reason}")
+    if cancelled:
+        lines.append("Cancelled: run the same command again to resume; texts already imported are not imported twice.")
+    return "\n".join(lines)
+
+
+# -- list, show, delete ----------------------------------------------------------------------
+def run_list(args: argparse.Namespace) -> int:
+    from app.corpus.store import list_corpora
+
+    with _open(args) as db:
+        corpora = list_corpora(db)
+    rows = [{"id": c.id, "name": c.name, "texts": c.texts, "chars": c.chars} for c in corpora]
+    text = table(rows, (("id", "id"), ("name", "corpus"), ("texts", "texts"), ("chars", "characters"))) if rows else (
+        "No corpora yet; `scriptorium corpus import PATH --corpus NAME` makes one.")
+    return _emit(args, {"corpora": rows}, text)
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """Print a text whole, or the passage around an offset with the spot marked on a terminal."""
+    from app.corpus.store import get_text
+
+    with _open(args) as db:
+        text = get_text(db, args.text_id)
+    body = text.body
+    if args.at is None:
+        if args.json:
+            return _emit(args, _plain(text), "")
+        sys.stdout.write(body if body.endswith("\n") or not body else body + "\n")
+        return 0
+    if not 0 <= args.at <= len(body):
+        raise UserError(f"Text {args.text_id} has {len(body):,} characters; --at must be between 0 and that.")
+    start, end = max(0, args.at - 400), min(len(body), args.at + args.length + 400)
+    passage = body[start:end]
+    spot = (args.at - start, args.at - start + args.length)
+    payload = {k: v for k, v in _plain(text).items() if k != "body"} | {"at": args.at, "start": start, "end": end, "passage": passage}
+    header = f"{text.title} (text {text.id}), characters {start:,}–{end:,} of {len(body):,}:"
+    return _emit(args, payload, lambda: header + "\n" + mark(passage, [spot], is_tty(sys.stdout), REVERSE))
+
+
+def run_delete(args: argparse.Namespace) -> int:
+    from app.corpus.store import delete_corpus
+
+    with _open(args) as db:
+        cid = _corpus(db, args.name)
+        delete_corpus(db, cid)
+    return _emit(args, {"deleted": args.name, "id": cid}, f"Deleted the corpus {args.name!r} and its index; the files imported from are untouched.")
+
+
+# -- search and concordance ------------------------------------------------------------------
+def run_search(args: argparse.Namespace) -> int:
+    from app.corpus.search import search
+
+    with _open(args) as db:
+        page = search(db, args.query, corpus=_corpus(db, args.corpus), filters=_filters(args), limit=args.limit, offset=args.offset)
+    hits = [_plain(h) for h in page.hits]
+    payload = {"query": args.query, "total": page.total, "offset": args.offset, "hits": hits}
+    return _emit(args, payload, lambda: search_text(args.query, page, args.offset, is_tty(sys.stdout)))
+
+
+def search_text(query: str, page: Any, offset: int, tty: bool) -> str:
+    """A page of hits: a count, then each hit's title, where it is, and its snippet with the match marked."""
+    if not page.total:
+        return f"No texts match {query!r}."
+    last = offset + len(page.hits)
+    lines = [f"{page.total:,} hits for {query!r}" + (f"; showing {offset + 1:,}–{last:,}" if page.total > len(page.hits) else "") + ":"]
+    for hit in page.hits:
+        lines.append(f"[{hit.text_id}@{hit.start}] {hit.title}")
+        snippet, spans = snippet_spans(hit.extra.get("snippet", ""))
+        lines.append("    " + mark(" ".join(snippet.split("\n")), spans, tty))
+    if page.total > last:
+        lines.append(f"More: --offset {last}.")
+    return "\n".join(lines)
+
+
+def snippet_spans(snippet: Any) -> tuple[str, list[tuple[int, int]]]:
+    """A snippet as (text, spans to highlight): a plain string, or {"text": ..., "spans": [[start, end], ...]}."""
+    if isinstance(snippet, dict):
+        return str(snippet.get("text", "")), [tuple(s) for s in snippet.get("spans", [])]
+    return str(snippet), []
+
+
+def run_kwic(args: argparse.Namespace) -> int:
+    from app.corpus.kwic import kwic, to_csv
+
+    sort = parse_sort(args.sort)
+    with _open(args) as db:
+        lines = kwic(db, args.term, corpus=_corpus(db, args.corpus), filters=_filters(args), width=args.width, sort=sort, limit=args.limit)
+    if args.csv:
+        with open(args.csv, "w", encoding="utf-8", newline="") as f:
+            to_csv(lines, f)
+    payload = {"term": args.term, "sort": list(sort), "count": len(lines), "csv": args.csv, "lines": [_plain(x) for x in lines]}
+    return _emit(args, payload, lambda: kwic_text(args.term, lines, args.width, is_tty(sys.stdout), args.csv))
+
+
+def kwic_text(term: str, lines: list[Any], context: int, tty: bool, csv: Path | None = None) -> str:
+    """Concordance lines aligned on the match: right-aligned left context, the match, left-aligned right context."""
+    if not lines:
+        return f"No hits for {term!r}."
+    match_cols = max(width(x.match) for x in lines)
+    out = []
+    for x in lines:
+        match = fit(x.match, match_cols)
+        out.append(f"{x.text_id:>6}  {fit(x.left, context, 'right')} {mark(match, [(0, len(x.match))], tty)} {fit(x.right, context)}".rstrip())
+    out.append(f"{len(lines):,} lines" + (f"; written to {csv}." if csv else "."))
+    return "\n".join(out)
+
+
+# -- statistics ------------------------------------------------------------------------------
+def _rows(result: Any) -> list[dict[str, Any]]:
+    """Result items (dataclasses or dicts) as dicts."""
+    items = getattr(result, "rows", result)
+    return [_plain(r) for r in items]
+
+
+def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The keys to show: `first` in that order where present, then any other scalar field."""
+    keys = [k for k in first if rows and k in rows[0]]
+    keys += [k for k in (rows[0] if rows else {}) if k not in keys and not isinstance(rows[0][k], (list, dict))]
+    return [(k, k.replace("_", " ")) for k in keys]
+
+
+def _stat_table(rows: list[dict[str, Any]], first: tuple[str, ...], empty: str) -> str:
+    return table(rows, _columns(rows, first)) if rows else empty
+
+
+def run_freq(args: argparse.Namespace) -> int:
+    """Frequencies of words, characters or n-grams."""
+    from app.corpus.stats import frequencies
+
+    if args.n < 1:
+        raise UserError("--n must be 1 or more.")
+    with _open(args) as db:
+        result = frequencies(db, _corpus(db, args.corpus), _filters(args), unit=args.unit, n=args.n, min_count=args.min_count, limit=args.limit)
+    rows = _rows(result)
+    payload = {"unit": args.unit, "n": args.n, "items": rows}
+    return _emit(args, payload, lambda: _stat_table(rows, ("rank", "item", "count"), "No items to count."))
+
+
+def run_collocates(args: argparse.Namespace) -> int:
+    from app.corpus.stats import collocates
+
+    window = parse_window(args.window)
+    with _open(args) as db:
+        result = collocates(db, _corpus(db, args.corpus), args.term, window=window, min_count=args.min_count, measures=(args.measure,))
+    rows = sorted(_rows(result), key=lambda r: -float(r.get(args.measure) or 0))[: args.limit]
+    payload = {"term": args.term, "window": list(window), "measure": args.measure, "collocates": rows}
+    return _emit(args, payload, lambda: _stat_table(rows, ("item", args.measure), f"No collocates of {args.term!r} seen {args.min_count} times or more."))
+
+
+def run_keyness(args: argparse.Namespace) -> int:
+    from app.corpus.stats import keyness
+
+    with _open(args) as db:
+        target, reference = _corpus(db, args.target), _corpus(db, args.reference)
+        result = keyness(db, target, reference, unit=args.unit, limit=args.limit)
+    rows = _rows(result)
+    payload = {"target": args.target, "reference": args.reference, "unit": args.unit, "items": rows}
+    return _emit(args, payload, lambda: _stat_table(rows, ("item",), "No item differs between the two corpora."))
+
+
+def run_dispersion(args: argparse.Namespace) -> int:
+    from app.corpus.stats import dispersion
+
+    with _open(args) as db:
+        result = dispersion(db, _corpus(db, args.corpus), args.term, by=args.by, filters=_filters(args))
+    if args.png:
+        from app.corpus.charts import dispersion_png
+
+        dispersion_png(result, args.png)
+    payload = {"term": args.term, "by": args.by, "png": args.png, **_plain(result)}
+    rows = _rows(getattr(result, "rows", []))
+    text = _stat_table(rows, ("label", "hits"), f"No hits for {args.term!r}.")
+    return _emit(args, payload, lambda: text + (f"\nDrew the plot to {args.png}." if args.png else ""))
