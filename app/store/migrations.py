@@ -58,6 +58,65 @@ def m002_generations(db: Database) -> None:
     db.execute("CREATE INDEX generations_document ON generations (document_id, id)")
 
 
+@migrations()
+def m003_corpus(db: Database) -> None:
+    """Corpora, their texts with metadata, and the CJK-aware full-text index over each text's folded shadow."""
+    db.execute("CREATE TABLE corpora (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created TEXT NOT NULL)")
+    db.execute(
+        """CREATE TABLE texts (
+            id INTEGER PRIMARY KEY,
+            corpus_id INTEGER NOT NULL REFERENCES corpora (id) ON DELETE CASCADE,
+            title TEXT NOT NULL DEFAULT '',
+            author TEXT NOT NULL DEFAULT '',
+            collection TEXT NOT NULL DEFAULT '',
+            date TEXT NOT NULL DEFAULT '',
+            source_path TEXT NOT NULL DEFAULT '',
+            format TEXT NOT NULL DEFAULT '',
+            encoding TEXT NOT NULL DEFAULT '',
+            content_hash TEXT NOT NULL,
+            chars INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            created TEXT NOT NULL,
+            UNIQUE (corpus_id, content_hash)
+        )"""
+    )
+    for column in ("author", "collection", "date", "source_path"):
+        db.execute(f"CREATE INDEX texts_{column} ON texts (corpus_id, {column})")
+    # The shadow: the folded body with each CJK character a token and punctuation gone (app/corpus/shadow.py);
+    # `positions` maps its tokens back to offsets of the original body; `fold` names the fold that made it.
+    db.execute(
+        """CREATE TABLE text_shadows (
+            text_id INTEGER PRIMARY KEY REFERENCES texts (id) ON DELETE CASCADE,
+            shadow TEXT NOT NULL,
+            positions BLOB NOT NULL,
+            fold TEXT NOT NULL
+        )"""
+    )
+    # External content: the index reads its text from text_shadows, so the shadow is stored once; the
+    # triggers keep the two in step (a cascade from texts fires them too). Phrases need detail=full.
+    db.execute(
+        """CREATE VIRTUAL TABLE texts_fts USING fts5 (
+            shadow, content='text_shadows', content_rowid='text_id', tokenize='unicode61 remove_diacritics 2'
+        )"""
+    )
+    db.execute(
+        """CREATE TRIGGER text_shadows_insert AFTER INSERT ON text_shadows BEGIN
+            INSERT INTO texts_fts (rowid, shadow) VALUES (new.text_id, new.shadow);
+        END"""
+    )
+    db.execute(
+        """CREATE TRIGGER text_shadows_delete AFTER DELETE ON text_shadows BEGIN
+            INSERT INTO texts_fts (texts_fts, rowid, shadow) VALUES ('delete', old.text_id, old.shadow);
+        END"""
+    )
+    db.execute(
+        """CREATE TRIGGER text_shadows_update AFTER UPDATE OF shadow ON text_shadows BEGIN
+            INSERT INTO texts_fts (texts_fts, rowid, shadow) VALUES ('delete', old.text_id, old.shadow);
+            INSERT INTO texts_fts (rowid, shadow) VALUES (new.text_id, new.shadow);
+        END"""
+    )
+
+
 def names() -> list[str]:
     """Names of every migration this version knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]

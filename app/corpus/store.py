@@ -1,0 +1,196 @@
+"""Corpora and their texts: create, add (deduplicated by content hash, indexed in the same transaction), list, read, filter."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Iterator
+
+from sqlite_utils import Database
+
+from app.corpus.records import TextRecord
+from app.errors import UserError
+from app.store.db import now_iso
+
+_BATCH = 200  # texts read per query while streaming: bounded memory, few round trips
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    """A corpus in a list: how many texts it holds and how many characters they have in all."""
+
+    id: int
+    name: str
+    texts: int
+    chars: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for --json output."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Text:
+    """One stored text: every column of the `texts` table."""
+
+    id: int
+    corpus_id: int
+    title: str
+    author: str
+    collection: str
+    date: str
+    source_path: str
+    format: str
+    encoding: str
+    content_hash: str
+    chars: int
+    body: str
+    created: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for --json output."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TextFilter:
+    """Metadata conditions, all of which a text must meet; empty fields impose nothing.
+
+    `author` and `collection` match exactly, `title` as a case-insensitive (ASCII) substring; dates compare as
+    text, and `date_to` "1820" admits "1820-05-01" (a date is cut to the bound's length before comparing).
+    """
+
+    author: str = ""
+    collection: str = ""
+    title: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    text_ids: tuple[int, ...] = ()
+
+
+_TEXT_COLUMNS = ", ".join(f"texts.{f.name}" for f in fields(Text))
+
+
+def content_hash(body: str) -> str:
+    """The identity of a text's content: SHA-256 of its NFC form, so normalisation alone never makes a new text."""
+    return hashlib.sha256(unicodedata.normalize("NFC", body).encode("utf-8")).hexdigest()
+
+
+def corpus_id(db: Database, name: str, create: bool = True) -> int:
+    """The id of the corpus called `name`, created when absent if `create`; UserError otherwise."""
+    name = name.strip()
+    if not name:
+        raise UserError("A corpus needs a name; give one with --corpus NAME.")
+    row = db.execute("SELECT id FROM corpora WHERE name = ?", [name]).fetchone()
+    if row:
+        return int(row[0])
+    if not create:
+        raise _no_corpus(db, name)
+    with db.atomic():
+        return int(db.execute("INSERT INTO corpora (name, created) VALUES (?, ?)", [name, now_iso()]).lastrowid)
+
+
+def list_corpora(db: Database) -> list[CorpusInfo]:
+    """Every corpus by name, with its number of texts and characters."""
+    sql = """SELECT corpora.id, corpora.name, count(texts.id) AS texts, coalesce(sum(texts.chars), 0) AS chars
+             FROM corpora LEFT JOIN texts ON texts.corpus_id = corpora.id
+             GROUP BY corpora.id ORDER BY corpora.name"""
+    return [CorpusInfo(**row) for row in db.query(sql)]
+
+
+def delete_corpus(db: Database, name: str) -> None:
+    """Delete a corpus with its texts and their index entries; UserError if there is no such corpus."""
+    cid = corpus_id(db, name, create=False)
+    with db.atomic():
+        db.execute("DELETE FROM corpora WHERE id = ?", [cid])
+
+
+def add_text(db: Database, corpus_id: int, record: TextRecord) -> int | None:
+    """Store and index a text; None (and nothing written) when the corpus already holds the same content."""
+    digest = content_hash(record.body)
+    values = [corpus_id, record.title, record.author, record.collection, record.date, record.source_path,
+              record.format, record.encoding, digest, len(record.body), record.body, now_iso()]
+    with db.atomic():
+        if db.execute("SELECT 1 FROM texts WHERE corpus_id = ? AND content_hash = ?", [corpus_id, digest]).fetchone():
+            return None
+        cursor = db.execute(
+            """INSERT INTO texts (corpus_id, title, author, collection, date, source_path, format, encoding,
+                                  content_hash, chars, body, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            values,
+        )
+        text_id = int(cursor.lastrowid)
+        index_text(db, text_id, record.body)
+    return text_id
+
+
+def delete_text(db: Database, text_id: int) -> None:
+    """Remove one text and its index entries (nothing happens if there is none)."""
+    with db.atomic():
+        db.execute("DELETE FROM texts WHERE id = ?", [text_id])
+
+
+def index_text(db: Database, text_id: int, body: str) -> None:
+    """(Re)write the shadow of one text, which the triggers carry into the FTS index; inside the caller's transaction."""
+
+
+def get_text(db: Database, text_id: int) -> Text:
+    """The text with this id; UserError if there is none."""
+    row = db.execute(f"SELECT {_TEXT_COLUMNS} FROM texts WHERE id = ?", [text_id]).fetchone()
+    if row is None:
+        raise UserError(f"No text with id {text_id}; `scriptorium corpus search` shows the ids of texts.")
+    return Text(*row)
+
+
+def text_hashes(db: Database, corpus_id: int) -> set[str]:
+    """The content hashes already in a corpus, so an importer can skip known texts before reading them in full."""
+    return {row[0] for row in db.execute("SELECT content_hash FROM texts WHERE corpus_id = ?", [corpus_id])}
+
+
+def resolve_corpus(db: Database, corpus: str | int | None) -> int | None:
+    """A corpus given by name or id as its id (None stands for every corpus); UserError for an unknown name."""
+    if corpus is None or isinstance(corpus, int):
+        return corpus
+    return corpus_id(db, corpus, create=False)
+
+
+def filter_sql(corpus: int | None, filters: TextFilter | None) -> tuple[str, list[Any]]:
+    """A WHERE fragment over `texts` for a corpus id and metadata filters, with its parameters."""
+    f = filters or TextFilter()
+    where, params = ["1 = 1"], []
+    for sql, value in (("texts.corpus_id = ?", corpus), ("texts.author = ?", f.author or None),
+                       ("texts.collection = ?", f.collection or None), ("texts.date >= ?", f.date_from or None)):
+        if value is not None:
+            where.append(sql)
+            params.append(value)
+    if f.title:
+        where.append("instr(lower(texts.title), lower(?)) > 0")
+        params.append(f.title)
+    if f.date_to:
+        where.append("texts.date <> '' AND substr(texts.date, 1, length(?)) <= ?")
+        params += [f.date_to, f.date_to]
+    if f.text_ids:
+        where.append("texts.id IN (SELECT value FROM json_each(?))")
+        params.append("[" + ",".join(str(int(i)) for i in f.text_ids) + "]")
+    return " AND ".join(where), params
+
+
+def iter_texts(db: Database, corpus: str | int | None = None, filters: TextFilter | None = None) -> Iterator[Text]:
+    """Texts of a corpus (or of all) that meet `filters`, in id order, read a batch at a time."""
+    where, params = filter_sql(resolve_corpus(db, corpus), filters)
+    last = 0
+    while True:
+        rows = db.execute(
+            f"SELECT {_TEXT_COLUMNS} FROM texts WHERE {where} AND texts.id > ? ORDER BY texts.id LIMIT {_BATCH}",
+            [*params, last],
+        ).fetchall()
+        yield from (Text(*row) for row in rows)
+        if len(rows) < _BATCH:
+            return
+        last = rows[-1][0]
+
+
+def _no_corpus(db: Database, name: str) -> UserError:
+    names = [row[0] for row in db.execute("SELECT name FROM corpora ORDER BY name")]
+    known = ", ".join(names) if names else "none yet (`scriptorium corpus import` makes one)"
+    return UserError(f"No corpus named {name!r}; corpora here: {known}.")
