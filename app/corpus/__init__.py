@@ -1,0 +1,19 @@
+"""The corpus workbench: import texts, index them for every script, search, concordance and statistics.
+
+Modules, each with one job (SQL lives here and in app/store only):
+  records.py     the values that cross module lines: TextRecord (one text to import), Hit (one match)
+  fold.py        folding: traditional/variant -> simplified (OpenCC t2s + the shipped variant table), compatibility
+                 code points (U+F967 -> U+4E0D), case; the same fold for index and query
+  shadow.py      the CJK-aware shadow text: each CJK character its own token, punctuation and line breaks removed,
+                 with the position map from shadow offsets back to offsets of the original
+  store.py       corpora and texts (title, author, collection, date, source path, content hash), add/list/get,
+                 and the FTS5 index over the shadow text (migration m003 in app/store/migrations.py)
+  search.py      FTS5 queries: phrase, prefix, boolean, metadata filters, ranking, snippets; hits as exact
+                 character offsets of the original text
+  importers/     one reader per format (txt, md, html, docx, epub, pdf, csv, json/jsonl with a field mapping),
+                 and the import job: dedupe by hash, incremental, resumable, cancellable, with a report
+  tokens.py      tokens for statistics: words for spaced scripts, characters for CJK, with their offsets
+  kwic.py        the concordance: hits with left/right context, sorted by L3..R3, exported to CSV
+  stats.py       frequency lists, n-grams, collocates (MI, log-likelihood, t-score, logDice), keyness
+                 (log-likelihood with %DIFF, log ratio), dispersion; the formulas are in the README
+"""
