@@ -45,6 +45,14 @@ class ErrorCode:
     COMPRESS_FAILED = "compress_failed"
     DISK_FULL = "disk_full"
     INCOMPATIBLE_MODELS = "incompatible_models"
+    # a remote model (an OpenAI-compatible server): what went wrong between us and it
+    REMOTE_UNREACHABLE = "remote_unreachable"
+    REMOTE_UNAUTHORISED = "remote_unauthorised"
+    MODEL_NOT_SERVED = "model_not_served"
+    REMOTE_TIMEOUT = "remote_timeout"
+    STREAM_DROPPED = "stream_dropped"
+    REMOTE_BAD_RESPONSE = "remote_bad_response"
+    REMOTE_HTTP_ERROR = "remote_http_error"
     INTERNAL = "internal"
 
 
