@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
-from inference.protocol import Done, Error, ErrorCode, Event, Request, WorkerDied, WorkerError, to_line
-from inference.wire import NOT_RUNNING, LineBuffer, Router, worker_died, worker_start_failed
+from inference.protocol import INTERACTIVE, Done, Error, ErrorCode, Event, Request, WorkerDied, WorkerError, to_line
+from inference.wire import NOT_RUNNING, Handler, LineBuffer, Router, worker_died, worker_start_failed
 
 
 def worker_command(home: Path | None, backend: str = "llama_cpp") -> list[str]:
@@ -72,13 +72,19 @@ class WorkerClient:
         self._router.end_all(WorkerDied.code, worker_died(f"exit code {proc.wait()}"))
 
     def send(self, op: str, **params: Any) -> str:
-        """Send a request and return its id; read its events with `events(id)`."""
+        """Send an interactive request and return its id; read its events with `events(id)`."""
+        return self.request(op, params)
+
+    def request(self, op: str, params: dict, *, priority: str = INTERACTIVE, client: str = "", on_event: Handler | None = None) -> str:
+        """Send a request and return its id; its events go to `on_event` (on the reader thread, in order) or wait for `events(id)`."""
         self.start()
-        request_id = f"r{next(self._ids)}"
-        self._queues[request_id] = events = queue.Queue()
-        self._router.open(request_id, events.put)
-        self._write(Request(request_id, op, params))
-        return request_id
+        request = Request(f"r{next(self._ids)}", op, params, priority, client)  # a bad priority is refused here, before anything opens
+        if on_event is None:
+            self._queues[request.id] = events = queue.Queue()
+            on_event = events.put
+        self._router.open(request.id, on_event)
+        self._write(request)
+        return request.id
 
     def _write(self, request: Request) -> None:
         assert self.proc is not None and self.proc.stdin is not None

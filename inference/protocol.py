@@ -1,16 +1,22 @@
 """The worker protocol: one JSON object per line on stdin (requests) and stdout (events).
 
 Contract (version 1):
-- A request is ``{"id": str, "op": str, "params": {...}}``. Ops: hello, load_model,
-  generate, cancel, embed, tokenize, cache_stats, cache_clear, cache_budget (``{"mb": N}``:
-  bound cache.db from now on, evicting at once), shutdown.
+- A request is ``{"id": str, "op": str, "params": {...}}``, optionally with ``"priority":
+  "interactive" | "background"`` (default interactive) and ``"client": str`` (who sent a
+  background request). Ops: hello, load_model, generate, cancel, embed, tokenize, cache_stats,
+  cache_clear, cache_budget (``{"mb": N}``: bound cache.db from now on, evicting at once),
+  queue_stats (what runs, what waits, how the last requests ended), shutdown.
 - For each request the worker emits zero or more ``progress`` / ``token`` events and then
   exactly one terminal event, ``done`` (with a ``result`` object) or ``error`` (a stable
   ``code`` and a ``message`` a person can act on).
 - ``token`` events carry whole characters only: bytes are decoded incrementally, so a
   three-byte CJK character never arrives split.
-- Requests run one at a time in arrival order; ``cancel`` is handled at once and stops
-  the running or queued request it names, which then ends with error code ``cancelled``.
+- Requests run one at a time. Interactive requests (the desktop, the command line) run in
+  arrival order before any queued background one; background requests are served round-robin
+  by client, so one client's burst cannot starve another. ``shutdown`` runs once the queue is
+  empty.
+- ``cancel`` and ``queue_stats`` are handled at once, even while a request runs; ``cancel``
+  stops the running or queued request it names, which then ends with error code ``cancelled``.
 - The worker never dies on a bad request: it answers ``error`` and reads the next line.
 """
 
@@ -22,7 +28,9 @@ from typing import Any, ClassVar
 
 PROTOCOL_VERSION = 1
 
-OPS = ("hello", "load_model", "generate", "cancel", "embed", "tokenize", "cache_stats", "cache_clear", "cache_budget", "shutdown")
+OPS = ("hello", "load_model", "generate", "cancel", "embed", "tokenize", "cache_stats", "cache_clear", "cache_budget", "queue_stats", "shutdown")
+INTERACTIVE, BACKGROUND = "interactive", "background"
+PRIORITIES = (INTERACTIVE, BACKGROUND)
 
 
 class ErrorCode:
@@ -98,7 +106,15 @@ class Request:
     id: str
     op: str
     params: dict[str, Any] = field(default_factory=dict)
+    priority: str = INTERACTIVE
+    client: str = ""  # whose background request this is: the worker takes turns between clients
     kind: ClassVar[str] = "request"
+
+    def __post_init__(self) -> None:
+        if self.priority not in PRIORITIES:
+            raise BadRequest(f"Unknown priority {self.priority!r}; use {' or '.join(PRIORITIES)}.")
+        if not isinstance(self.client, str):
+            raise BadRequest(f"A request's client must be a string, not {self.client!r}.")
 
 
 @dataclass(frozen=True)

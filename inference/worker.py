@@ -1,14 +1,14 @@
-"""python -m inference.worker: read protocol requests on stdin, answer events on stdout, one request at a time."""
+"""python -m inference.worker: read protocol requests on stdin, answer events on stdout, one request at a time, fairly queued."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-import queue
 import sys
 import threading
 import time
+from collections import Counter, deque
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import IO, Callable
@@ -24,6 +24,7 @@ from inference.protocol import (
     BadRequest,
     Cancelled,
     Done,
+    Error,
     ErrorCode,
     Event,
     Progress,
@@ -34,8 +35,10 @@ from inference.protocol import (
     from_line,
     to_line,
 )
+from inference.scheduler import FairQueue
 
 log = logging.getLogger("inference.worker")
+RECENT = 256  # requests remembered by queue_stats: enough to check the order of a benchmark's burst
 
 
 class Worker:
@@ -46,11 +49,13 @@ class Worker:
         self.registry = Registry(home)
         self.out = out
         self.out_lock = threading.Lock()
-        self.pending: queue.Queue[Request | None] = queue.Queue()
+        self.pending = FairQueue()
         self.cancelled: set[str] = set()
-        self.current: tuple[str, threading.Event] | None = None
+        self.current: tuple[Request, threading.Event] | None = None
         self.state_lock = threading.Lock()
         self.cache_budget_mb: int | None = None
+        self.outcomes: Counter[str] = Counter()  # how requests ended: done, cancelled, or another error code
+        self.recent: deque[dict] = deque(maxlen=RECENT)  # the last requests to end, oldest first
 
     def emit(self, event: Event) -> None:
         line = to_line(event)
@@ -58,9 +63,17 @@ class Worker:
             self.out.write(line)
             self.out.flush()
 
+    def finish(self, request: Request, event: Done | Error) -> None:
+        """Emit a request's terminal event and remember how it ended (for queue_stats)."""
+        outcome = "done" if isinstance(event, Done) else event.code
+        with self.state_lock:
+            self.outcomes[outcome] += 1
+            self.recent.append({**_summary(request), "outcome": outcome})
+        self.emit(event)
+
     # -- reading ---------------------------------------------------------------------------
     def read_loop(self, stream: IO[str]) -> None:
-        """Parse each line; cancel at once, queue everything else; EOF means shut down."""
+        """Parse each line; cancel and queue_stats at once, queue everything else; shutdown or EOF closes the queue."""
         for line in stream:
             if not line.strip():
                 continue
@@ -73,25 +86,43 @@ class Worker:
                 continue
             if message.op == "cancel":
                 self._cancel(message)
+            elif message.op == "queue_stats":
+                self.emit(Done(message.id, self.queue_stats()))
+            elif message.op == "shutdown":
+                self.pending.close(message)
+                return
             else:
                 self.pending.put(message)
-                if message.op == "shutdown":
-                    return
-        self.pending.put(None)
+        self.pending.close()
 
     def _cancel(self, request: Request) -> None:
         target = str(request.params.get("target", ""))
+        queued = None
         with self.state_lock:
-            running = self.current is not None and self.current[0] == target
+            running = self.current is not None and self.current[0].id == target
             if running:
                 self.current[1].set()  # type: ignore[index]
-            else:
+            elif (queued := self.pending.remove(target)) is None:
+                # Not queued: either unknown, or taken off the queue but not yet marked current (serve checks this set).
                 self.cancelled.add(target)
+        if queued is not None:
+            self.finish(queued, Error(target, ErrorCode.CANCELLED, "The request was cancelled before it started."))
         self.emit(Done(request.id, {"target": target, "was_running": running}))
+
+    def queue_stats(self) -> dict:
+        """What runs, what waits (ids by priority and client), and how requests ended."""
+        with self.state_lock:
+            running = self.current[0] if self.current else None
+            return {
+                "running": _summary(running) if running else None,
+                "queued": self.pending.snapshot(),
+                "outcomes": dict(self.outcomes),
+                "recent": list(self.recent),
+            }
 
     # -- serving ---------------------------------------------------------------------------
     def serve(self) -> None:
-        """Run queued requests in order until shutdown or end of input."""
+        """Run requests in the queue's order until shutdown or end of input."""
         while (request := self.pending.get()) is not None:
             if request.op == "shutdown":
                 self.emit(Done(request.id, {}))
@@ -101,19 +132,19 @@ class Worker:
                 if request.id in self.cancelled:
                     self.cancelled.discard(request.id)
                     cancel.set()
-                self.current = (request.id, cancel)
+                self.current = (request, cancel)
             try:
                 if cancel.is_set():
                     raise Cancelled("The request was cancelled before it started.")
                 result = self.handle(request, cancel)
-                self.emit(Done(request.id, result))
+                end: Done | Error = Done(request.id, result)
             except Exception as exc:  # every failure becomes an error event; the worker keeps serving
                 if not isinstance(exc, WorkerError):
                     log.exception("request %s (%s) failed", request.id, request.op)
-                self.emit(error_event(request.id, exc))
-            finally:
-                with self.state_lock:
-                    self.current = None
+                end = error_event(request.id, exc)
+            with self.state_lock:
+                self.current = None
+            self.finish(request, end)
 
     def handle(self, request: Request, cancel: threading.Event) -> dict:
         handler: Callable[[Request, threading.Event], dict] | None = getattr(self, f"op_{request.op}", None)
@@ -216,6 +247,10 @@ def _load_options(params: dict) -> LoadOptions:
     if unknown:
         raise BadRequest(f"Unknown load_model parameter(s): {', '.join(unknown)}.")
     return LoadOptions(**params)
+
+
+def _summary(request: Request) -> dict:
+    return {"id": request.id, "op": request.op, "priority": request.priority, "client": request.client}
 
 
 def _salvage_id(line: str) -> str:
