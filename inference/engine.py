@@ -32,7 +32,8 @@ class GenerateParams:
     instruction: str = ""
     language: str = "French"
     cursor: int | None = None
-    raw_prompt: str | None = None  # bypass tasks: the text goes to the model as-is (benchmarks, tests)
+    raw_prompt: str | None = None  # bypass tasks: the text goes to the model as-is (benchmarks, tests, serve)
+    stop: list[str] | None = None  # with raw_prompt: strings that end the answer (left out of it), as OpenAI's `stop`
     max_tokens: int = 200
     # sampling defaults live in SamplingParams, next to the reasons for them
     temperature: float = _SAMPLING.temperature
@@ -64,6 +65,8 @@ class GenerateParams:
         for name in ("temperature", "top_p", "min_p", "repeat_penalty"):
             if not isinstance(getattr(self, name), (int, float)) or isinstance(getattr(self, name), bool):
                 raise BadRequest(f"{name} must be a number, not {getattr(self, name)!r}.")
+        if self.stop is not None and not (isinstance(self.stop, list) and all(isinstance(s, str) and s for s in self.stop)):
+            raise BadRequest(f"stop must be a list of non-empty strings, not {self.stop!r}.")
         if self.speculative not in SPECULATIVE_MODES and not (self.speculative.startswith("draft:") and len(self.speculative) > 6):
             raise BadRequest(f"Unknown speculative mode {self.speculative!r}; use off, auto, lookup or draft:MODEL.")
         if self.raw_prompt is None:
@@ -136,7 +139,7 @@ class Engine:
     def render(self, params: GenerateParams) -> Prompt:
         """The prompt for a request, fitted to the context window."""
         if params.raw_prompt is not None:
-            return Prompt(text=params.raw_prompt, strip_output=False)
+            return Prompt(text=params.raw_prompt, strip_output=False, stop=tuple(params.stop or ()))
         try:
             chat = bool(self.model and self.model.chat_template)
             prompt = build_prompt(params.task_input(), chat)

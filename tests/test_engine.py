@@ -94,3 +94,10 @@ def test_unknown_parameter_is_a_bad_request() -> None:
 def test_max_tokens_larger_than_context_is_a_bad_request() -> None:
     with pytest.raises(BadRequest, match="no room"):
         run(engine_with("x"), task="continue", text="x", max_tokens=5000)
+
+
+def test_a_raw_prompt_stops_at_the_callers_stop_strings() -> None:
+    chunks, result = run(engine_with("Answer one.\nUser: more"), raw_prompt="User: hi\nAssistant:", stop=["\nUser:"])
+    assert "".join(chunks) == result["output"] == "Answer one." and result["stop_reason"] == "stop"
+    with pytest.raises(BadRequest):
+        GenerateParams.from_wire({"raw_prompt": "x", "stop": [""]})
