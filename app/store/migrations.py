@@ -117,6 +117,29 @@ def m003_corpus(db: Database) -> None:
     )
 
 
+@migrations()
+def m004_corpus_imports(db: Database) -> None:
+    """The import journal: each file's state in a corpus, so an import resumes after a crash and skips unchanged files."""
+    # `records` counts the texts read from the file so far: a resumed file skips that many. `fields` is the
+    # field mapping a record file was read with (JSON); another mapping reads the file again.
+    db.execute(
+        """CREATE TABLE corpus_imports (
+            corpus_id INTEGER NOT NULL REFERENCES corpora (id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            format TEXT NOT NULL DEFAULT '',
+            fields TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL CHECK (state IN ('reading', 'done', 'skipped')),
+            records INTEGER NOT NULL DEFAULT 0,
+            encoding TEXT NOT NULL DEFAULT '',
+            reason TEXT NOT NULL DEFAULT '',
+            updated TEXT NOT NULL,
+            PRIMARY KEY (corpus_id, path)
+        )"""
+    )
+
+
 def names() -> list[str]:
     """Names of every migration this version knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]
