@@ -65,6 +65,9 @@ class GenerateParams:
         for name in ("temperature", "top_p", "min_p", "repeat_penalty"):
             if not isinstance(getattr(self, name), (int, float)) or isinstance(getattr(self, name), bool):
                 raise BadRequest(f"{name} must be a number, not {getattr(self, name)!r}.")
+        for name in ("top_k", "seed"):
+            if getattr(self, name) is not None and (not isinstance(getattr(self, name), int) or isinstance(getattr(self, name), bool)):
+                raise BadRequest(f"{name} must be a whole number, not {getattr(self, name)!r}.")
         if self.stop is not None and not (isinstance(self.stop, list) and all(isinstance(s, str) and s for s in self.stop)):
             raise BadRequest(f"stop must be a list of non-empty strings, not {self.stop!r}.")
         if self.speculative not in SPECULATIVE_MODES and not (self.speculative.startswith("draft:") and len(self.speculative) > 6):

@@ -101,3 +101,9 @@ def test_a_raw_prompt_stops_at_the_callers_stop_strings() -> None:
     assert "".join(chunks) == result["output"] == "Answer one." and result["stop_reason"] == "stop"
     with pytest.raises(BadRequest):
         GenerateParams.from_wire({"raw_prompt": "x", "stop": [""]})
+
+
+@pytest.mark.parametrize("bad", [{"top_k": "40"}, {"seed": 1.5}, {"top_k": True}])
+def test_whole_number_sampling_parameters_are_checked(bad: dict) -> None:
+    with pytest.raises(BadRequest):
+        GenerateParams.from_wire({"raw_prompt": "x", **bad})
