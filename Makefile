@@ -49,6 +49,7 @@ bench: install
 	$(VENV)/bin/scriptorium bench speculative
 	$(VENV)/bin/scriptorium bench gui
 	$(VENV)/bin/scriptorium bench compress
+	$(VENV)/bin/scriptorium bench corpus
 
 # On a machine with CUDA: rebuild the same sdist with every layer offloadable to the GPU.
 gpu-llama: install

@@ -15,6 +15,7 @@ BENCHMARKS = {
     "speculative": ("inference.bench.speculative", "tokens/s with and without each drafter, the controller's choice"),
     "compress": ("inference.bench.compress", "the quantization sweep of the embedded model: quality against size"),
     "gui": ("app.bench_gui", "event-loop latency of the window while a generation streams"),
+    "corpus": ("app.bench_corpus", "corpus import speed, index size, search, concordance and frequency times against targets"),
 }
 
 

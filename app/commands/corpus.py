@@ -17,6 +17,7 @@ from sqlite_utils import Database
 
 from app import store
 from app.commands.corpus_text import REVERSE, ProgressLine, fit, is_tty, mark, table, width
+from app.desk.corpus_report import import_summary, progress_text
 from app.errors import UserError
 
 FIELD_NAMES = ("title", "author", "body", "collection", "date")
@@ -114,14 +115,7 @@ def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str | Callabl
 def _filters(args: argparse.Namespace) -> Any:
     from app.corpus.store import TextFilter
 
-    return TextFilter(author=args.author, collection=args.collection, title=args.title, date_from=args.date_from, date_to=args.date_to)
-
-
-def _corpus(db: Database, name: str | None) -> int | None:
-    """The id of an existing corpus (None for all of them)."""
-    from app.corpus.store import corpus_id
-
-    return corpus_id(db, name, create=False) if name else None
+    return TextFilter(**{k: getattr(args, k) or "" for k in ("author", "collection", "title", "date_from", "date_to")})
 
 
 def parse_fields(spec: str | None) -> dict[str, str] | None:
@@ -169,12 +163,6 @@ def _interrupt_cancels() -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _progress_text(p: Any) -> str:
-    mb = f"{p.bytes_done / 1e6:,.1f} of {p.bytes_total / 1e6:,.1f} MB"
-    current = Path(str(p.current)).name if getattr(p, "current", "") else ""
-    return f"Importing: {p.files_done:,} of {p.files_total:,} files, {mb}  {current}"
-
-
 def run_import(args: argparse.Namespace) -> int:
     """Import files and folders into a corpus; print the report."""
     from app.corpus.importers.job import run_import as import_paths
@@ -186,29 +174,12 @@ def run_import(args: argparse.Namespace) -> int:
     name = args.corpus or (args.paths[0].resolve().stem or "corpus")
     line = ProgressLine()
     with _interrupt_cancels() as cancel:
-        report = import_paths(args.home, args.paths, name, fields=fields, progress=lambda p: line.show(_progress_text(p)), cancel=cancel.is_set)
+        report = import_paths(args.home, args.paths, name, fields=fields, progress=lambda p: line.show("Importing: " + progress_text(p)), cancel=cancel.is_set)
     line.clear()
     cancelled = cancel.is_set()
     payload = {"corpus": name, "cancelled": cancelled, **_plain(report)}
     _emit(args, payload, lambda: import_summary(name, report, cancelled))
     return 130 if cancelled else 0
-
-
-def import_summary(name: str, report: Any, cancelled: bool = False) -> str:
-    """The import report in sentences: counts, speed, encodings, what was skipped and why."""
-    mb = report.bytes / 1e6
-    speed = f" ({mb / report.seconds:,.1f} MB/s)" if report.seconds > 0 else ""
-    lines = [f"Imported {report.imported:,} texts into {name!r}: {mb:,.1f} MB in {report.seconds:,.1f} s{speed}."]
-    if report.duplicates or report.unchanged:
-        lines.append(f"Left out {report.duplicates:,} duplicates of texts already there and {report.unchanged:,} unchanged files.")
-    encodings = report.encodings or {}
-    if encodings:
-        lines.append("Read as " + ", ".join(f"{enc} ({n:,})" for enc, n in sorted(encodings.items(), key=lambda kv: -kv[1])) + ".")
-    for path, reason in report.skipped:
-        lines.append(f"Skipped {path}: {reason}")
-    if cancelled:
-        lines.append("Cancelled: run the same command again to resume; texts already imported are not imported twice.")
-    return "\n".join(lines)
 
 
 # -- list, show, delete ----------------------------------------------------------------------
@@ -249,9 +220,8 @@ def run_delete(args: argparse.Namespace) -> int:
     from app.corpus.store import delete_corpus
 
     with _open(args) as db:
-        cid = _corpus(db, args.name)
-        delete_corpus(db, cid)
-    return _emit(args, {"deleted": args.name, "id": cid}, f"Deleted the corpus {args.name!r} and its index; the files imported from are untouched.")
+        delete_corpus(db, args.name)
+    return _emit(args, {"deleted": args.name}, f"Deleted the corpus {args.name!r} and its index; the files imported from are untouched.")
 
 
 # -- search and concordance ------------------------------------------------------------------
@@ -259,7 +229,7 @@ def run_search(args: argparse.Namespace) -> int:
     from app.corpus.search import search
 
     with _open(args) as db:
-        page = search(db, args.query, corpus=_corpus(db, args.corpus), filters=_filters(args), limit=args.limit, offset=args.offset)
+        page = search(db, args.query, corpus=args.corpus, filters=_filters(args), limit=args.limit, offset=args.offset)
     hits = [_plain(h) for h in page.hits]
     payload = {"query": args.query, "total": page.total, "offset": args.offset, "hits": hits}
     return _emit(args, payload, lambda: search_text(args.query, page, args.offset, is_tty(sys.stdout)))
@@ -292,7 +262,7 @@ def run_kwic(args: argparse.Namespace) -> int:
 
     sort = parse_sort(args.sort)
     with _open(args) as db:
-        lines = kwic(db, args.term, corpus=_corpus(db, args.corpus), filters=_filters(args), width=args.width, sort=sort, limit=args.limit)
+        lines = kwic(db, args.term, corpus=args.corpus, filters=_filters(args), width=args.width, sort=sort, limit=args.limit)
     if args.csv:
         with open(args.csv, "w", encoding="utf-8", newline="") as f:
             to_csv(lines, f)
@@ -338,7 +308,7 @@ def run_freq(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise UserError("--n must be 1 or more.")
     with _open(args) as db:
-        result = frequencies(db, _corpus(db, args.corpus), _filters(args), unit=args.unit, n=args.n, min_count=args.min_count, limit=args.limit)
+        result = frequencies(db, args.corpus, _filters(args), unit=args.unit, n=args.n, min_count=args.min_count, limit=args.limit)
     rows = _rows(result)
     payload = {"unit": args.unit, "n": args.n, "items": rows}
     return _emit(args, payload, lambda: _stat_table(rows, ("rank", "item", "count"), "No items to count."))
@@ -349,7 +319,7 @@ def run_collocates(args: argparse.Namespace) -> int:
 
     window = parse_window(args.window)
     with _open(args) as db:
-        result = collocates(db, _corpus(db, args.corpus), args.term, window=window, min_count=args.min_count, measures=(args.measure,))
+        result = collocates(db, args.corpus, args.term, window=window, min_count=args.min_count, measures=(args.measure,))
     rows = sorted(_rows(result), key=lambda r: -float(r.get(args.measure) or 0))[: args.limit]
     payload = {"term": args.term, "window": list(window), "measure": args.measure, "collocates": rows}
     return _emit(args, payload, lambda: _stat_table(rows, ("item", args.measure), f"No collocates of {args.term!r} seen {args.min_count} times or more."))
@@ -359,8 +329,7 @@ def run_keyness(args: argparse.Namespace) -> int:
     from app.corpus.stats import keyness
 
     with _open(args) as db:
-        target, reference = _corpus(db, args.target), _corpus(db, args.reference)
-        result = keyness(db, target, reference, unit=args.unit, limit=args.limit)
+        result = keyness(db, args.target, args.reference, unit=args.unit, limit=args.limit)
     rows = _rows(result)
     payload = {"target": args.target, "reference": args.reference, "unit": args.unit, "items": rows}
     return _emit(args, payload, lambda: _stat_table(rows, ("item",), "No item differs between the two corpora."))
@@ -370,7 +339,7 @@ def run_dispersion(args: argparse.Namespace) -> int:
     from app.corpus.stats import dispersion
 
     with _open(args) as db:
-        result = dispersion(db, _corpus(db, args.corpus), args.term, by=args.by, filters=_filters(args))
+        result = dispersion(db, args.corpus, args.term, by=args.by, filters=_filters(args))
     if args.png:
         from app.corpus.charts import dispersion_png
 
