@@ -66,3 +66,22 @@ def test_generations_are_logged_with_their_document(workspace: Workspace) -> Non
     workspace.log_generation(task="continue", prompt="p", output="o", model="m", params={}, stats={}, status="ok", document_id=doc_id)
     [logged] = store.list_generations(workspace.db, document_id=doc_id)
     assert (logged.task, logged.output, logged.status) == ("continue", "o", "ok")
+
+
+def test_the_dictionary_and_each_documents_dialect_are_kept_in_the_store(workspace: Workspace, home: Path) -> None:
+    first, second = workspace.create("One"), workspace.create("Two")
+    workspace.open(first)
+    assert workspace.dialect() is None
+    workspace.set_dialect("British")
+    assert workspace.add_word(" florilegium ") == "florilegium"
+    workspace.add_word("florilegium")
+    workspace.open(second)
+    assert workspace.dialect() is None
+    workspace.close()
+    again = Workspace(home)
+    again.open(first)
+    assert again.dialect() == "British" and again.dictionary() == ["florilegium"]
+    store.trash_document(again.db, first)
+    store.empty_trash(again.db)
+    assert list(again.db.query("SELECT * FROM document_settings")) == []  # deleted with its document
+    again.close()

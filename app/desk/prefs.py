@@ -11,9 +11,12 @@ SPLITTER = "window/splitter"
 THEME = "view/theme"  # "system" | "light" | "dark"
 ZOOM = "view/zoom"  # point-size steps from the default
 LAST_DOCUMENT = "documents/last"
+CHECK_GRAMMAR = "view/check_grammar"  # spelling and grammar underlined as you type
 
 # Store settings (travel with the data directory).
 CACHE_BUDGET_MB = "cache.budget_mb"
+# Document settings (one per document).
+DIALECT = "grammar.dialect"  # "American" | "British" | "Canadian" | "Australian"
 THEMES = ("system", "light", "dark")
 
 LANGUAGES = ("French", "German", "Spanish", "Italian", "Portuguese", "Chinese", "Japanese", "English")

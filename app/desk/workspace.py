@@ -96,6 +96,22 @@ class Workspace:
     def set_cache_budget_mb(self, mb: int) -> None:
         store.set_setting(self.db, prefs.CACHE_BUDGET_MB, int(mb))
 
+    # -- spelling and grammar ----------------------------------------------------------------
+    def dictionary(self) -> list[str]:
+        """The words the writer added to the dictionary."""
+        return store.dictionary_words(self.db)
+
+    def add_word(self, word: str) -> str:
+        return store.add_word(self.db, word)
+
+    def dialect(self) -> str | None:
+        """The open document's checking dialect, or None when it keeps none (the locale's default then)."""
+        return store.get_document_setting(self.db, self.doc_id, prefs.DIALECT) if self.doc_id is not None else None
+
+    def set_dialect(self, dialect: str) -> None:
+        if self.doc_id is not None:
+            store.set_document_setting(self.db, self.doc_id, prefs.DIALECT, dialect)
+
     def close(self) -> None:
         """Let the connection go (idempotent)."""
         if not self.closed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.store.db import DB_NAME, db_path, open_db, open_memory_db, schema_version
+from app.store.dictionary import add_word, dictionary_words, remove_word
 from app.store.documents import (
     FORMATS,
     Document,
@@ -27,13 +28,14 @@ from app.store.revisions import (
     restore_revision,
     save_body,
 )
-from app.store.settings import delete_setting, get_setting, set_setting
+from app.store.settings import delete_setting, get_document_setting, get_setting, set_document_setting, set_setting
 
 __all__ = [
     "AUTOSAVE", "AUTOSAVE_WINDOW", "DB_NAME", "FORMATS",
     "Document", "DocumentInfo", "Generation", "Revision", "RevisionInfo",
-    "create_document", "db_path", "delete_setting", "empty_trash", "get_document", "get_generation",
+    "add_word", "create_document", "db_path", "delete_setting", "dictionary_words", "empty_trash", "get_document",
+    "get_document_setting", "get_generation",
     "get_revision", "get_setting", "list_documents", "list_generations", "list_revisions", "log_generation",
-    "open_db", "open_memory_db", "rename_document", "restore_document", "restore_revision", "save_body",
-    "schema_version", "session_key", "set_setting", "trash_document",
+    "open_db", "open_memory_db", "remove_word", "rename_document", "restore_document", "restore_revision", "save_body",
+    "schema_version", "session_key", "set_document_setting", "set_setting", "trash_document",
 ]

@@ -140,6 +140,20 @@ def m004_corpus_imports(db: Database) -> None:
     )
 
 
+
+@migrations()
+def m005_dictionary(db: Database) -> None:
+    """The writer's own dictionary (words the checker accepts) and settings that belong to one document."""
+    db.execute("CREATE TABLE dictionary (word TEXT PRIMARY KEY, added TEXT NOT NULL)")
+    db.execute(
+        """CREATE TABLE document_settings (
+            document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (document_id, key)
+        )"""
+    )
+
 def names() -> list[str]:
     """Names of every migration this version knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]
