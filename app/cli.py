@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "app.commands.compress",
     "app.commands.corpus",
     "app.commands.bench",
+    "app.commands.serve",
 )
 
 log = logging.getLogger("scriptorium")
