@@ -1,4 +1,4 @@
-"""Render an instruct model's own chat template (Jinja, as stored in its GGUF) into a prompt."""
+"""Render an instruct model's own chat template (Jinja, as stored in its GGUF) into a prompt; a base model gets a plain transcript."""
 
 from __future__ import annotations
 
@@ -34,3 +34,16 @@ def render_chat(template: str, messages: list[dict]) -> str:
         return _compile(template).render(messages=messages, add_generation_prompt=True, bos_token="", eos_token="")
     except jinja2.TemplateError as exc:
         raise BadRequest(f"The model's chat template could not be rendered ({exc}).") from None
+
+
+# A base model has no template: it continues a labelled transcript, and the next speaker's label ends its turn.
+TRANSCRIPT_LABELS = {"system": "", "user": "User", "assistant": "Assistant"}
+TRANSCRIPT_STOPS = ("\nUser:", "\nAssistant:")
+
+
+def render_conversation(template: str | None, messages: list[dict]) -> tuple[str, tuple[str, ...]]:
+    """The prompt for a conversation and the strings that end the reply: the model's template, or a transcript."""
+    if template:
+        return render_chat(template, messages), ()
+    turns = [f"{TRANSCRIPT_LABELS[m['role']]}: {m['content']}" if TRANSCRIPT_LABELS[m["role"]] else m["content"] for m in messages]
+    return "\n\n".join(turns) + "\n\nAssistant:", TRANSCRIPT_STOPS

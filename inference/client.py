@@ -116,7 +116,7 @@ class WorkerClient:
 
     def cancel(self, request_id: str) -> None:
         """Ask the worker to stop a running or queued request; its stream then ends with `cancelled`."""
-        self.send("cancel", target=request_id)
+        self.request("cancel", {"target": request_id}, on_event=lambda event: None)  # nobody reads the cancel's own answer
 
     def close(self, timeout: float = 5.0) -> None:
         """Shut the worker down politely, then terminate, then kill: cancel in stages."""
