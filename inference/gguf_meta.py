@@ -8,7 +8,7 @@ and validating models needs only the scalars and where the tensor data must end.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,6 +16,9 @@ from typing import BinaryIO
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
 _MAX_STRING = 1 << 26  # a key or value longer than 64 MiB means the header is garbage
+# Numeric arrays up to this length keep their values: per-layer hyperparameters (head counts of models whose
+# layers differ) are that short; vocabularies and scores, 32k entries and up, stay skipped.
+_KEEP_ARRAY = 1024
 # ggml file types (llama_ftype in llama.h, 0.3.36; general.file_type in a GGUF) by the names users know.
 # Written out, not read from the gguf package: importing the table must not cost the gguf import (~0.1 s),
 # and the quantization types it names must not need the native library.
@@ -44,6 +47,7 @@ class GGUFHeader:
     tensor_count: int
     parameter_count: int
     data_end: int  # the file must be at least this long
+    arrays: dict = field(default_factory=dict)  # values of short numeric arrays (per-layer hyperparameters)
 
 
 def _read(f: BinaryIO, n: int) -> bytes:
@@ -71,9 +75,7 @@ def _value(f: BinaryIO, vtype: int) -> object:
     if vtype == _STRING:
         return _string(f)
     if vtype == _ARRAY:
-        etype, count = struct.unpack("<I", _read(f, 4))[0], _u64(f)
-        _skip_array(f, etype, count)
-        return count
+        return _array(f)[0]
     raise GGUFFormatError(f"unknown value type {vtype}")
 
 
@@ -98,10 +100,16 @@ def read_header(path: Path) -> GGUFHeader:
             raise GGUFFormatError("no GGUF magic")
         version = struct.unpack("<I", _read(f, 4))[0]
         n_tensors, n_kv = _u64(f), _u64(f)
-        fields = {}
+        fields, arrays = {}, {}
         for _ in range(n_kv):
             key = _string(f)
-            fields[key] = _value(f, struct.unpack("<I", _read(f, 4))[0])
+            vtype = struct.unpack("<I", _read(f, 4))[0]
+            if vtype == _ARRAY:
+                fields[key], values = _array(f)
+                if values is not None:
+                    arrays[key] = values
+            else:
+                fields[key] = _value(f, vtype)
         extents, params = [], 0
         for _ in range(n_tensors):
             _string(f)
@@ -116,7 +124,17 @@ def read_header(path: Path) -> GGUFHeader:
         align = int(fields.get("general.alignment", 32))
         data_start = -(-f.tell() // align) * align
     end = data_start + max((o + s for o, s in extents), default=0)
-    return GGUFHeader(version, fields, n_tensors, params, end)
+    return GGUFHeader(version, fields, n_tensors, params, end, arrays)
+
+
+def _array(f: BinaryIO) -> tuple[int, tuple | None]:
+    """An array's length, and its values when it is short and numeric."""
+    etype, count = struct.unpack("<I", _read(f, 4))[0], _u64(f)
+    if etype in _SCALARS and count <= _KEEP_ARRAY:
+        fmt = _SCALARS[etype]
+        return count, struct.unpack(f"<{count}{fmt[1]}", _read(f, struct.calcsize(fmt) * count))
+    _skip_array(f, etype, count)
+    return count, None
 
 
 def parameter_count(path: Path) -> int:

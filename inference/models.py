@@ -198,9 +198,11 @@ class Registry:
 
     def list(self) -> list[ModelInfo]:
         """Every registered model, the embedded one first."""
-        models = [self.embedded()]
-        models += [ModelInfo.from_json(m) for m in self._load()["models"].values()]
-        return models
+        return [self.embedded(), *self.user_models()]
+
+    def user_models(self) -> list[ModelInfo]:
+        """The models the user registered (the embedded one is not read, so nothing is assembled)."""
+        return [ModelInfo.from_json(m) for m in self._load()["models"].values()]
 
     def get(self, name: str) -> ModelInfo:
         """A model by name, or by path to a GGUF file not yet registered."""

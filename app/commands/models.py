@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from app.desk import discovery
 from app.desk.model_facts import describe
+from app.errors import UserError
 from inference.models import Registry
 
 
@@ -27,11 +30,19 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     leaf("info", run_info, "a model's metadata").add_argument("name")
     leaf("remove", run_remove, "forget a model (the file stays)").add_argument("name")
     leaf("prepare", run_prepare, "assemble and verify the embedded model")
+    _add_discover_parser(leaf("discover", run_discover, "find the GGUF models other apps keep (LM Studio, Ollama …); register them by path"))
     try:
         from app.commands.compress import add_advise_parser
     except ImportError:
         return
     add_advise_parser(sub, parent)
+
+
+def _add_discover_parser(q: argparse.ArgumentParser) -> None:
+    q.epilog = f"Looked in: {discovery.where_searched()}. Nothing is copied and nothing is downloaded."
+    chosen = q.add_mutually_exclusive_group()
+    chosen.add_argument("--add", nargs="+", metavar="NAME", default=[], help="register these found models (names as listed)")
+    chosen.add_argument("--add-all", action="store_true", help="register every found model that can be used")
 
 
 def _print(args: argparse.Namespace, payload: object, text: str) -> int:
@@ -78,3 +89,37 @@ def run_prepare(args: argparse.Namespace) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     return _print(args, info.to_json(), f"Embedded model ready: {info.path} (SHA-256 verified).")
+
+
+def run_discover(args: argparse.Namespace) -> int:
+    found = discovery.find(args.home)
+    chosen = _chosen(found, args)
+    added = {f.name: info.name for f, info in zip(chosen, discovery.add(args.home, chosen))}
+    found = [replace(f, registered=added.get(f.name, f.registered)) for f in found]
+    lines = _found_table(found) or [f"No GGUF models found. Looked in: {discovery.where_searched()}."]
+    lines += [f"Added {name} ({f.path}); `scriptorium models use {name}` makes it the default." for f in found if (name := added.get(f.name))]
+    return _print(args, [f.to_json() for f in found], "\n".join(lines))
+
+
+def _chosen(found: list, args: argparse.Namespace) -> list:
+    """The found models --add names (each must be listed and usable), or every usable one for --add-all."""
+    if args.add_all:
+        return [f for f in found if f.usable and not f.registered]
+    by_name = {f.name: f for f in found}
+    for name in args.add:
+        if name not in by_name:
+            raise UserError(f"No found model is named {name!r}; `scriptorium models discover` lists the names.")
+        if not by_name[name].usable:
+            raise UserError(by_name[name].problem)
+    return [by_name[name] for name in args.add]
+
+
+def _found_table(found: list) -> list[str]:
+    rows = [discovery.row(f) for f in found]
+    widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in discovery.COLUMNS}
+    lines = ["  ".join(c.upper().ljust(widths[c]) for c in discovery.COLUMNS).rstrip()] if rows else []
+    for f, r in zip(found, rows):
+        lines.append("  ".join(r[c].ljust(widths[c]) for c in discovery.COLUMNS).rstrip())
+        if not f.usable:
+            lines.append(f"    {f.problem}")
+    return lines

@@ -8,7 +8,7 @@ from pathlib import Path
 import psutil
 
 from inference.compress.types import BITS_PER_WEIGHT
-from inference.gguf_meta import parameter_count
+from inference.gguf_meta import GGUFHeader, read_header
 from inference.gpu import gpu_memory_bytes
 
 
@@ -48,31 +48,30 @@ PRESETS = {
 
 
 def shape_from_gguf(path: Path) -> ModelShape:
-    """Read the shape from a GGUF's metadata; the parameter count is summed from the tensor shapes."""
-    import gguf
+    """Read the shape from a GGUF's header (gguf_meta: no vocabulary parsed); the parameters are summed from the tensor shapes."""
+    return shape_from_header(read_header(path), Path(path).stem)
 
-    reader = gguf.GGUFReader(str(path), "r")
+
+def shape_from_header(header: GGUFHeader, fallback_name: str) -> ModelShape:
+    """A model's shape from its header fields; a per-layer array (some models' head counts) counts its largest value."""
 
     def get(key: str, default: object = None) -> object:
-        field = reader.fields.get(key)
-        if field is None:
-            return default
-        value = field.contents()
-        return max(value) if isinstance(value, list) else value  # per-layer arrays (some models): the largest
+        if key in header.arrays:
+            return max(header.arrays[key], default=default)
+        return header.fields.get(key, default)
 
     arch = str(get("general.architecture"))
     heads = int(get(f"{arch}.attention.head_count"))
     embedding = int(get(f"{arch}.embedding_length"))
-    tokens = reader.fields.get("tokenizer.ggml.tokens")
     return ModelShape(
-        name=str(get("general.name", path.stem)),
-        parameters=parameter_count(path),
+        name=str(get("general.name", fallback_name)),
+        parameters=header.parameter_count,
         layers=int(get(f"{arch}.block_count")),
         heads=heads,
         kv_heads=int(get(f"{arch}.attention.head_count_kv", heads)),
         head_dim=int(get(f"{arch}.attention.key_length", embedding // heads)),
         embedding=embedding,
-        vocab=len(tokens.data) if tokens is not None else int(get(f"{arch}.vocab_size", 0)),
+        vocab=int(get("tokenizer.ggml.tokens", 0) or get(f"{arch}.vocab_size", 0)),  # an array: its length
         context_length=int(get(f"{arch}.context_length", 0)) or None,
     )
 
@@ -120,6 +119,12 @@ def advise(shape: ModelShape, ctx: int, ram: int | None, gpu: int | None) -> dic
     device = "gpu" if "gpu" in room else "ram"
     return {"shape": asdict(shape), "ctx": ctx, "memory": {"ram": ram, "gpu": gpu}, "usable": room,
             "device": device, "rows": rows, "recommendation": recommend(rows, device)}
+
+
+def file_fit(shape: ModelShape, file_bytes: int, ctx: int, ram: int | None, gpu: int | None) -> dict:
+    """Whether a model file fits as it is: the file's weights, an f16 KV cache at `ctx` and the compute buffers."""
+    need = file_bytes + kv_bytes(shape, ctx) + overhead_bytes(shape)
+    return {"need_bytes": need, **{f"fits_{dev}": need <= cap for dev, cap in usable(ram, gpu).items()}}
 
 
 def recommend(rows: list[dict], device: str) -> dict | None:
