@@ -14,6 +14,7 @@ from app.cli import main
 from inference.compress.advisor import GiB
 from inference.discover import candidates, discover, register
 from inference.models import Registry
+from tests.gui_helpers import gui_home  # noqa: F401  (fixture)
 
 ROOMY = {"ram": 64 * GiB, "gpu": None}
 
@@ -130,3 +131,24 @@ def test_split_models_count_once_and_a_name_two_apps_share_gets_the_apps_name(ap
     found = {f.name: f for f in discover(Registry(home), 8192, ROOMY, apps)}
     assert found["big"].size_bytes == 2 * tiny_model.stat().st_size and "big-00002-of-00002" not in str(found)
     assert found["tiny-q4"].app == "LM Studio" and found["tiny-q4-gpt4all"].app == "GPT4All"
+
+
+def test_find_models_in_the_model_manager_adds_the_ticked_ones(qtbot, gui_home: Path, apps: dict, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    from PySide6.QtCore import Qt
+
+    from app.ui.models_dialog import ModelManager
+
+    for key, value in apps.items():
+        monkeypatch.setenv(key, value)
+    manager = ModelManager(gui_home)
+    qtbot.addWidget(manager)
+    finder = manager.find_models()
+    qtbot.waitUntil(lambda: finder.table.rowCount() == 7, timeout=30000)
+    names = [finder.table.item(r, 0).text() for r in range(7)]
+    broken = finder.table.item(names.index("broken"), 0)
+    assert not broken.flags() & Qt.ItemFlag.ItemIsEnabled and "truncated" in broken.toolTip()
+    finder.table.item(names.index("tinyllama:q4"), 0).setCheckState(Qt.CheckState.Checked)
+    finder.add_button.click()
+    qtbot.waitUntil(lambda: "tinyllama:q4" in manager.models, timeout=30000)
+    qtbot.waitUntil(lambda: finder.status.text().startswith("Added tinyllama:q4"), timeout=30000)
+    assert finder.table.item(names.index("tinyllama:q4"), 6).text() == "tinyllama:q4"  # now shown as registered

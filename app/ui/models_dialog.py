@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from app.desk import compress_feed
 from app.desk.model_facts import describe
+from app.ui.discover_dialog import DiscoverDialog
 from app.ui.jobs import run_job
 from app.ui.progress import show_fraction
 from inference.models import ModelInfo, Registry
@@ -48,7 +49,8 @@ class ModelManager(QDialog):
         self.chart = QLabel()  # the fidelity chart of the selected model's last compression
         self.chart.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.chart.hide()
-        self.buttons = {n: QPushButton(t) for n, t in (("add", "Add GGUF file…"), ("use", "Use as default"), ("remove", "Remove"), ("compress", "Compress…"))}
+        self.buttons = {n: QPushButton(t) for n, t in (("add", "Add GGUF file…"), ("find", "Find models on this computer…"), ("use", "Use as default"),
+                                                       ("remove", "Remove"), ("compress", "Compress…"))}
         self.proc: QProcess | None = None
         self.compressing = False  # from Compress… until the process ended (or never started)
         self._lines = LineBuffer()
@@ -56,6 +58,7 @@ class ModelManager(QDialog):
         self._build()
         self.list.currentItemChanged.connect(lambda item, _: self._show(item))
         self.buttons["add"].clicked.connect(lambda: self.add())
+        self.buttons["find"].clicked.connect(self.find_models)
         self.buttons["use"].clicked.connect(self.use_selected)
         self.buttons["remove"].clicked.connect(self.remove_selected)
         self.buttons["compress"].clicked.connect(self.compress_selected)
@@ -75,7 +78,7 @@ class ModelManager(QDialog):
         body.addWidget(self.list, 1)
         body.addLayout(right, 2)
         actions = QHBoxLayout()
-        for name in ("add", "use", "remove"):
+        for name in ("add", "find", "use", "remove"):
             actions.addWidget(self.buttons[name])
         actions.addStretch(1)
         layout = QVBoxLayout(self)
@@ -133,6 +136,13 @@ class ModelManager(QDialog):
         if path:
             self.status.setText(f"Reading {Path(path).name}…")
             run_job(lambda p: Registry(self.home).add(Path(p)), path, on_done=lambda info: self._changed(f"Added {info.name}."), on_failed=self.status.setText)
+
+    def find_models(self) -> DiscoverDialog:
+        """Open the list of models other apps keep; what it adds appears here."""
+        dialog = DiscoverDialog(self.home, self)
+        dialog.added.connect(lambda infos: self._changed(f"Added {', '.join(i.name for i in infos)}."))
+        dialog.open()
+        return dialog
 
     def use_selected(self) -> None:
         info = self.selected()
