@@ -22,7 +22,6 @@ from app.errors import UserError
 
 FIELD_NAMES = ("title", "author", "body", "collection", "date")
 MEASURES = ("mi", "ll", "t", "logdice")
-SORT_KEYS = ("L3", "L2", "L1", "R1", "R2", "R3")
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -55,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     q = leaf("kwic", run_kwic, "a concordance: every hit with its left and right context", filters=True)
     q.add_argument("term")
     q.add_argument("--width", type=int, default=40, metavar="N", help="characters of context each side (default 40)")
-    q.add_argument("--sort", default="R1", metavar="KEYS", help=f"sort keys among {','.join(SORT_KEYS)}, e.g. R1,R2 (default R1)")
+    q.add_argument("--sort", default="R1", metavar="KEYS", help="up to three of L3,L2,L1,R1,R2,R3: the tokens left or right of the match to sort by (default R1)")
     q.add_argument("--limit", type=int, metavar="N", help="at most N lines")
     q.add_argument("--csv", type=Path, metavar="FILE", help="also write the lines to a CSV file")
     for name, n, help in (("freq", 1, "a frequency list of words or characters"), ("ngrams", 2, "the commonest n-grams")):
@@ -140,14 +139,6 @@ def parse_window(spec: str) -> tuple[int, int]:
     return (parts[0], parts[-1])
 
 
-def parse_sort(spec: str) -> tuple[str, ...]:
-    """`R1,R2` as ("R1", "R2"), each among L3..R3."""
-    keys = tuple(k.strip().upper() for k in spec.split(",") if k.strip())
-    if not keys or not set(keys) <= set(SORT_KEYS):
-        raise UserError(f"--sort takes keys among {', '.join(SORT_KEYS)} separated by commas, e.g. R1,R2.")
-    return keys
-
-
 # -- import ----------------------------------------------------------------------------------
 @contextmanager
 def _interrupt_cancels() -> Iterator[threading.Event]:
@@ -174,12 +165,10 @@ def run_import(args: argparse.Namespace) -> int:
     name = args.corpus or (args.paths[0].resolve().stem or "corpus")
     line = ProgressLine()
     with _interrupt_cancels() as cancel:
-        report = import_paths(args.home, args.paths, name, fields=fields, progress=lambda p: line.show("Importing: " + progress_text(p)), cancel=cancel.is_set)
+        report = import_paths(args.home, args.paths, name, fields, lambda p: line.show("Importing: " + progress_text(p)), cancel)
     line.clear()
-    cancelled = cancel.is_set()
-    payload = {"corpus": name, "cancelled": cancelled, **_plain(report)}
-    _emit(args, payload, lambda: import_summary(name, report, cancelled))
-    return 130 if cancelled else 0
+    _emit(args, {"corpus": name, **_plain(report)}, lambda: import_summary(name, report))
+    return 130 if report.cancelled else 0
 
 
 # -- list, show, delete ----------------------------------------------------------------------
@@ -260,12 +249,11 @@ def snippet_spans(snippet: Any) -> tuple[str, list[tuple[int, int]]]:
 def run_kwic(args: argparse.Namespace) -> int:
     from app.corpus.kwic import kwic, to_csv
 
-    sort = parse_sort(args.sort)
+    sort = tuple(k for k in args.sort.split(",") if k.strip())  # kwic checks them
     with _open(args) as db:
         lines = kwic(db, args.term, corpus=args.corpus, filters=_filters(args), width=args.width, sort=sort, limit=args.limit)
     if args.csv:
-        with open(args.csv, "w", encoding="utf-8", newline="") as f:
-            to_csv(lines, f)
+        to_csv(lines, args.csv)
     payload = {"term": args.term, "sort": list(sort), "count": len(lines), "csv": args.csv, "lines": [_plain(x) for x in lines]}
     return _emit(args, payload, lambda: kwic_text(args.term, lines, args.width, is_tty(sys.stdout), args.csv))
 
@@ -274,55 +262,55 @@ def kwic_text(term: str, lines: list[Any], context: int, tty: bool, csv: Path | 
     """Concordance lines aligned on the match: right-aligned left context, the match, left-aligned right context."""
     if not lines:
         return f"No hits for {term!r}."
+    # `context` characters take up to twice as many columns in CJK text: the columns follow the widest line.
+    left, right = (min(2 * context, max(width(getattr(x, side)) for x in lines)) for side in ("left", "right"))
     match_cols = max(width(x.match) for x in lines)
     out = []
     for x in lines:
         match = fit(x.match, match_cols)
-        out.append(f"{x.text_id:>6}  {fit(x.left, context, 'right')} {mark(match, [(0, len(x.match))], tty)} {fit(x.right, context)}".rstrip())
+        out.append(f"{x.text_id:>6}  {fit(x.left, left, 'right')} {mark(match, [(0, len(x.match))], tty)} {fit(x.right, right)}".rstrip())
     out.append(f"{len(lines):,} lines" + (f"; written to {csv}." if csv else "."))
     return "\n".join(out)
 
 
 # -- statistics ------------------------------------------------------------------------------
-def _rows(result: Any) -> list[dict[str, Any]]:
-    """Result items (dataclasses or dicts) as dicts."""
-    items = getattr(result, "rows", result)
-    return [_plain(r) for r in items]
-
-
-def _columns(rows: list[dict[str, Any]], first: tuple[str, ...]) -> list[tuple[str, str]]:
-    """The keys to show: `first` in that order where present, then any other scalar field."""
-    keys = [k for k in first if rows and k in rows[0]]
-    keys += [k for k in (rows[0] if rows else {}) if k not in keys and not isinstance(rows[0][k], (list, dict))]
-    return [(k, k.replace("_", " ")) for k in keys]
-
-
-def _stat_table(rows: list[dict[str, Any]], first: tuple[str, ...], empty: str) -> str:
-    return table(rows, _columns(rows, first)) if rows else empty
+def _ranked(rows: list[Any], **extra: Any) -> list[dict[str, Any]]:
+    """Result rows as dicts with their rank first; nested scores become columns of their own."""
+    out = []
+    for rank, row in enumerate(rows, 1):
+        values = _plain(row)
+        values |= values.pop("scores", {})
+        out.append({"rank": rank, **values, **extra})
+    return out
 
 
 def run_freq(args: argparse.Namespace) -> int:
     """Frequencies of words, characters or n-grams."""
     from app.corpus.stats import frequencies
 
-    if args.n < 1:
-        raise UserError("--n must be 1 or more.")
     with _open(args) as db:
         result = frequencies(db, args.corpus, _filters(args), unit=args.unit, n=args.n, min_count=args.min_count, limit=args.limit)
-    rows = _rows(result)
-    payload = {"unit": args.unit, "n": args.n, "items": rows}
-    return _emit(args, payload, lambda: _stat_table(rows, ("rank", "item", "count"), "No items to count."))
+    rows = _ranked(result.rows)
+    columns = (("rank", "rank"), ("item", "item"), ("count", "count"), ("texts", "texts"), ("per_million", "per million"))
+    summary = f"{result.tokens:,} tokens, {result.types:,} types."
+    payload = {"unit": result.unit, "n": result.n, "tokens": result.tokens, "types": result.types, "items": rows}
+    return _emit(args, payload, lambda: (table(rows, columns) + "\n" + summary) if rows else "No items to count.")
 
 
 def run_collocates(args: argparse.Namespace) -> int:
-    from app.corpus.stats import collocates
+    from app.corpus.stats import MEASURES as ALL_MEASURES, collocates
 
-    window = parse_window(args.window)
+    measures = (args.measure, *(m for m in ALL_MEASURES if m != args.measure))  # the first sorts
     with _open(args) as db:
-        result = collocates(db, args.corpus, args.term, window=window, min_count=args.min_count, measures=(args.measure,))
-    rows = sorted(_rows(result), key=lambda r: -float(r.get(args.measure) or 0))[: args.limit]
-    payload = {"term": args.term, "window": list(window), "measure": args.measure, "collocates": rows}
-    return _emit(args, payload, lambda: _stat_table(rows, ("item", args.measure), f"No collocates of {args.term!r} seen {args.min_count} times or more."))
+        result = collocates(db, args.corpus, args.term, _filters(args), window=parse_window(args.window),
+                            min_count=args.min_count, measures=measures, limit=args.limit)
+    rows = _ranked(result.rows)
+    columns = [("rank", "rank"), ("item", "collocate"), ("observed", "observed"), ("expected", "expected"), ("frequency", "frequency")]
+    columns += [(m, m.upper() if m != "logdice" else "logDice") for m in measures]
+    payload = {"term": args.term, "window": list(result.window), "node_frequency": result.node_frequency, "measure": args.measure, "collocates": rows}
+    about = f"{result.node_frequency:,} hits of {args.term!r}, window {result.window[0]} left, {result.window[1]} right."
+    return _emit(args, payload, lambda: (table(rows, columns) + "\n" + about) if rows else
+                 f"No collocates of {args.term!r} seen {args.min_count} times or more.")
 
 
 def run_keyness(args: argparse.Namespace) -> int:
@@ -330,21 +318,25 @@ def run_keyness(args: argparse.Namespace) -> int:
 
     with _open(args) as db:
         result = keyness(db, args.target, args.reference, unit=args.unit, limit=args.limit)
-    rows = _rows(result)
-    payload = {"target": args.target, "reference": args.reference, "unit": args.unit, "items": rows}
-    return _emit(args, payload, lambda: _stat_table(rows, ("item",), "No item differs between the two corpora."))
+    rows = _ranked(result.rows)
+    columns = (("item", "item"), ("use", "use"), ("target_count", args.target), ("reference_count", args.reference),
+               ("log_likelihood", "G²"), ("p", "p"), ("percent_diff", "%DIFF"), ("log_ratio", "log ratio"))
+    payload = {"target": args.target, "reference": args.reference, "target_tokens": result.target_tokens,
+               "reference_tokens": result.reference_tokens, "items": rows}
+    return _emit(args, payload, lambda: table(rows, columns) if rows else "No item differs between the two corpora.")
 
 
 def run_dispersion(args: argparse.Namespace) -> int:
     from app.corpus.stats import dispersion
 
     with _open(args) as db:
-        result = dispersion(db, args.corpus, args.term, by=args.by, filters=_filters(args))
+        result = dispersion(db, args.corpus, args.term, _filters(args), by=args.by)
     if args.png:
         from app.corpus.charts import dispersion_png
 
         dispersion_png(result, args.png)
-    payload = {"term": args.term, "by": args.by, "png": args.png, **_plain(result)}
-    rows = _rows(getattr(result, "rows", []))
-    text = _stat_table(rows, ("label", "hits"), f"No hits for {args.term!r}.")
-    return _emit(args, payload, lambda: text + (f"\nDrew the plot to {args.png}." if args.png else ""))
+    parts = [{k: v for k, v in _plain(p).items() if k != "positions"} for p in result.parts]
+    payload = {**_plain(result), "png": args.png}
+    columns = (("label", args.by), ("tokens", "tokens"), ("count", "hits"), ("per_million", "per million"))
+    about = f"{result.count:,} hits; Gries's DP {result.dp:.3f} (0: spread evenly, 1: all in one part)."
+    return _emit(args, payload, lambda: table(parts, columns) + "\n" + about + (f"\nDrew the plot to {args.png}." if args.png else ""))

@@ -8,6 +8,11 @@ from typing import Any
 RESUME = "run the same import again to resume; texts already imported are not imported twice."
 
 
+def size(n: int) -> str:
+    """Bytes as a person reads them: 812 bytes, 12.3 KB, 4.5 MB."""
+    return f"{n:,} bytes" if n < 1000 else f"{n / 1e3:,.1f} KB" if n < 1e6 else f"{n / 1e6:,.1f} MB"
+
+
 def progress_fraction(p: Any) -> float | None:
     """How far an import is, by bytes (by files when sizes are unknown; None when nothing is known yet)."""
     if p.bytes_total:
@@ -16,23 +21,22 @@ def progress_fraction(p: Any) -> float | None:
 
 
 def progress_text(p: Any) -> str:
-    """`12 of 340 files · 3.4 of 120.0 MB · poem.txt`."""
+    """`12 of 340 files · 3.4 MB of 120.0 MB · poem.txt`."""
     current = Path(str(p.current)).name if getattr(p, "current", "") else ""
-    parts = [f"{p.files_done:,} of {p.files_total:,} files", f"{p.bytes_done / 1e6:,.1f} of {p.bytes_total / 1e6:,.1f} MB", current]
+    parts = [f"{p.files_done:,} of {p.files_total:,} files", f"{size(p.bytes_done)} of {size(p.bytes_total)}", current]
     return " · ".join(x for x in parts if x)
 
 
-def import_summary(corpus: str, report: Any, cancelled: bool = False) -> str:
+def import_summary(corpus: str, report: Any) -> str:
     """The report in sentences: counts, speed, encodings, what was skipped and why, and how to resume."""
-    mb = report.bytes / 1e6
-    speed = f" ({mb / report.seconds:,.1f} MB/s)" if report.seconds > 0 else ""
-    lines = [f"Imported {report.imported:,} texts into {corpus!r}: {mb:,.1f} MB in {report.seconds:,.1f} s{speed}."]
+    speed = f" ({report.bytes / 1e6 / report.seconds:,.1f} MB/s)" if report.seconds > 0 and report.bytes >= 1e6 else ""
+    lines = [f"Imported {report.imported:,} texts into {corpus!r}: {size(report.bytes)} in {report.seconds:,.1f} s{speed}."]
     if report.duplicates or report.unchanged:
         lines.append(f"Left out {report.duplicates:,} duplicates of texts already there and {report.unchanged:,} unchanged files.")
     if report.encodings:
         counts = sorted(report.encodings.items(), key=lambda kv: -kv[1])
         lines.append("Read as " + ", ".join(f"{enc} ({n:,})" for enc, n in counts) + ".")
     lines += [f"Skipped {path}: {reason}" for path, reason in report.skipped]
-    if cancelled:
+    if report.cancelled:
         lines.append("Cancelled: " + RESUME)
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QLocale, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
@@ -13,12 +13,14 @@ from app.desk import prefs
 from app.desk.counting import count, count_delay_ms
 from app.desk.status import device_label, generation_summary
 from app.desk.workspace import Workspace
+from app.grammar import DIALECTS
 from app.ui.assistant_controller import AssistantController
 from app.ui.assistant_panel import AssistantPanel
 from app.ui.banner import Banner
 from app.ui.document_controller import DocumentController
 from app.ui.editor import Editor
 from app.ui.find_bar import FindBar
+from app.ui.grammar_controller import GrammarController
 from app.ui.progress import show_fraction
 from app.ui.sidebar import DocumentSidebar
 from app.ui.theme import apply_theme, is_dark, ui_font
@@ -52,8 +54,10 @@ class MainWindow(QMainWindow):
         self.workspace = Workspace(self.home)
         self.documents = DocumentController(self.workspace, self.editor, self.sidebar, self)
         self.assistant = AssistantController(self.worker, self.panel, self.editor, self.workspace, self.documents.loaded)
+        self.grammar = GrammarController(self.editor, self.workspace, QLocale.system().name(), is_dark(QApplication.instance()), self)  # type: ignore[arg-type]
         self.n_ctx: int | None = None
         self.load_request: str | None = None
+        self.corpus_view = None  # the Corpus view, made on first use
         self._build_layout()
         self._build_status()
         self._build_menus()
@@ -92,6 +96,8 @@ class MainWindow(QMainWindow):
         self.load_bar.hide()
         for w in (self.model_label, self.device_label, self.load_bar, self.speed_label):
             bar.addWidget(w)
+        self.check_label = QLabel()
+        bar.addPermanentWidget(self.check_label)
         bar.addPermanentWidget(self.count_label)
         self.count_timer = QTimer(self, singleShot=True)
         self.count_timer.timeout.connect(self._recount)
@@ -108,6 +114,7 @@ class MainWindow(QMainWindow):
         self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         edit = menu.addMenu("&Edit")
         self._action(edit, "&Find and replace…", self.find_bar.open_bar, QKeySequence.StandardKey.Find)
+        self._action(edit, "Search the &manuscript…", self.search_manuscript, "Ctrl+Shift+F")
         view = menu.addMenu("&View")
         self._action(view, "Zoom &in", lambda: self._zoom(1), QKeySequence.StandardKey.ZoomIn)
         self._action(view, "Zoom &out", lambda: self._zoom(-1), QKeySequence.StandardKey.ZoomOut)
@@ -120,12 +127,23 @@ class MainWindow(QMainWindow):
             act.setCheckable(True)
             act.setChecked(name == current)
             themes.addAction(act)
+        view.addSeparator()
+        self.check_action = self._action(view, "Check &spelling and grammar", self.set_checking, "F7")
+        self.check_action.setCheckable(True)
+        dialects, self.dialect_actions = QActionGroup(self), {}
+        dialect_menu = view.addMenu("&Dialect")
+        for name in DIALECTS:
+            act = self._action(dialect_menu, f"English ({name})", lambda _=False, n=name: self.grammar.set_dialect(n))
+            act.setCheckable(True)
+            dialects.addAction(act)
+            self.dialect_actions[name] = act
         assist = menu.addMenu("&Assistant")
         self._action(assist, "&Continue", lambda: self.assistant.run("continue"), "Ctrl+Return")
         self._action(assist, "&Accept", self.assistant.accept, "Ctrl+Shift+Return")
         self._action(assist, "&Stop", self._escape, Qt.Key.Key_Escape)
         self._action(assist, "&Restart the worker", self.restart_worker)
         tools = menu.addMenu("&Tools")
+        self._action(tools, "&Corpus…", self.show_corpus, "Ctrl+Shift+K")
         self._action(tools, "&Models…", self.show_models)
         self._action(tools, "&Settings…", self.show_settings)
         QShortcut(QKeySequence("Ctrl+Enter"), self, lambda: self.assistant.run("continue"))
@@ -153,6 +171,9 @@ class MainWindow(QMainWindow):
         self.assistant.generationDone.connect(self._generation_done)
         self.documents.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.documents.loaded.connect(lambda _: self._schedule_count())
+        self.documents.loaded.connect(self.grammar.document_loaded)
+        self.documents.loaded.connect(lambda _: self.dialect_actions[self.grammar.dialect].setChecked(True))
+        self.grammar.statusChanged.connect(self.check_label.setText)
         self.editor.textChanged.connect(self._schedule_count)
         self.editor.selectionChanged.connect(self._schedule_count)
         hints = QGuiApplication.styleHints()
@@ -218,9 +239,16 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         name = apply_theme(app, theme)  # type: ignore[arg-type]
         self.editor.highlighter.set_dark(name == "dark")
+        self.grammar.set_dark(name == "dark")
         self.editor.highlighter.rehighlight()
         if remember:
             self.settings.setValue(prefs.THEME, theme)
+
+    def set_checking(self, on: bool) -> None:
+        """The View toggle: spelling and grammar as you type, remembered."""
+        self.check_action.setChecked(on)
+        self.grammar.set_enabled(on)
+        self.settings.setValue(prefs.CHECK_GRAMMAR, on)
 
     # -- dialogs -----------------------------------------------------------------------------
     def show_revisions(self) -> None:
@@ -234,6 +262,21 @@ class MainWindow(QMainWindow):
         from app.ui.models_dialog import ModelManager
 
         ModelManager(self.home, self).open()
+
+    def show_corpus(self) -> QWidget:
+        """The Corpus view, a window of its own (made once, kept while the desk is open)."""
+        from app.ui.corpus_view import CorpusView
+
+        if self.corpus_view is None:
+            self.corpus_view = CorpusView(self.home, self)
+        self.corpus_view.show()
+        self.corpus_view.raise_()
+        return self.corpus_view
+
+    def search_manuscript(self) -> None:
+        """Save the open document, then search the writer's own documents in the Corpus view."""
+        self.documents.save("autosave")
+        self.show_corpus().search_manuscript(self.editor.textCursor().selectedText().strip())
 
     def show_settings(self) -> None:
         from app.ui.settings_dialog import SettingsDialog
@@ -250,6 +293,7 @@ class MainWindow(QMainWindow):
         zoom = int(s.value(prefs.ZOOM, 0) or 0)
         if zoom:
             self.editor.zoom(zoom)
+        self.set_checking(str(s.value(prefs.CHECK_GRAMMAR, True)).lower() == "true")
         last = s.value(prefs.LAST_DOCUMENT)
         self.documents.open_initial(int(last) if last not in (None, "") else None)
 
@@ -262,6 +306,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """Save the text and the layout, then let the worker go (politely, then firmly)."""
+        self.grammar.close()
         self.documents.close()
         self.save_state()
         self.assistant.discard()
