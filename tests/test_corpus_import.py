@@ -80,16 +80,18 @@ def test_jsonl_and_an_object_holding_an_array_read_alike(tmp_path: Path) -> None
     held.write_text(json.dumps({"dynasty": "tang", "poems": poems}, ensure_ascii=False), encoding="utf-8")
     lines = files.write_jsonl(tmp_path / "lines.jsonl", poems)
     fields = {"body": "paragraphs"}
-    assert [r.body for r in read_file(held, ReadOptions(fields=fields))] == [r.body for r in read_file(lines, ReadOptions(fields=fields))]
+    bodies = [[r.body for r in read_file(path, ReadOptions(fields=fields))] for path in (held, lines)]
+    assert bodies[0] == bodies[1] == ["第0首，床前明月光。\n举头望明月，低头思故乡。", "第1首，床前明月光。\n举头望明月，低头思故乡。"]
     assert [r.title for r in read_file(lines, ReadOptions(fields=fields))] == ["lines #1", "lines #2"]
 
 
 def test_csv_rows_are_texts_by_their_header(tmp_path: Path) -> None:
     path = tmp_path / "letters.csv"
     with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f, delimiter=";").writerows([["Title", "Writer", "Letter", "Year"], ["To Anne", "Jo", "Dear Anne, hello.", "1850"], ["To Bo", "Jo", "Dear Bo, bye.", "1851"]])
-    records = list(read_file(path))
-    assert [(r.title, r.author, r.body, r.date) for r in records] == [("To Anne", "Jo", "Dear Anne, hello.", "1850"), ("To Bo", "Jo", "Dear Bo, bye.", "1851")]
+        rows = [("To Anne", "Jo", "Dear Anne, hello.", "1850"), ("To Bo", "Jo", "Dear Bo, bye.", "1851")]
+        csv.writer(f, delimiter=";").writerows([("Title", "Writer", "Letter", "Year"), *rows])
+    records = list(read_file(path))  # the delimiter sniffed, the fields guessed from the header
+    assert [(r.title, r.author, r.body, r.date) for r in records] == rows
 
 
 def test_guess_fields_maps_chinese_poetry_and_falls_back_to_the_longest_text() -> None:

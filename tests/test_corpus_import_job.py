@@ -1,4 +1,4 @@
-"""The corpus import job: every file tried, broken ones listed, duplicates and unchanged files left out, cancel, resume after a kill."""
+"""The corpus import job: every file tried, the broken listed, duplicates and unchanged files left out, cancel, resume."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.corpus.importers import ImportProgress, run_import
+from app.corpus.importers.job import find_files
 from app.errors import UserError
 from app.store import open_db
 from tests import corpus_files as files
@@ -113,7 +114,8 @@ def test_progress_counts_files_and_bytes_and_names_the_current_file(tmp_path: Pa
     seen: list[ImportProgress] = []
     run_import(tmp_path / "home", [src, tmp_path / "missing.txt"], "c", progress=seen.append)
     total = sum(p.stat().st_size for p in src.iterdir())
-    assert [(p.files_done, p.files_total, Path(p.current).name) for p in seen] == [(0, 2, "a.txt"), (1, 2, "a.txt"), (1, 2, "b.txt"), (2, 2, "b.txt")]
+    steps = [(p.files_done, p.files_total, Path(p.current).name) for p in seen]
+    assert steps == [(0, 2, "a.txt"), (1, 2, "a.txt"), (1, 2, "b.txt"), (2, 2, "b.txt")]
     assert (seen[-1].bytes_done, seen[-1].bytes_total) == (total, total)
 
 
@@ -130,6 +132,19 @@ def test_cancel_stops_inside_a_long_record_file_and_the_next_run_goes_on(tmp_pat
     rest = run_import(tmp_path / "home", [path], "c", fields=FIELDS)
     assert (rest.imported, rest.duplicates, rest.cancelled) == (149, 0, False)
     assert len(_texts(tmp_path / "home")) == 250
+
+
+def test_the_walk_is_bounded_in_depth_and_leaves_out_what_is_no_regular_file(tmp_path: Path) -> None:
+    deep = tmp_path / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    (tmp_path / "a" / "top.txt").write_text("top", encoding="utf-8")
+    (deep / "deep.txt").write_text("deep", encoding="utf-8")
+    os.mkfifo(tmp_path / "a" / "pipe.txt")  # reading it would block the import for ever
+    found, skipped = find_files([tmp_path / "a"], max_depth=1)
+    assert [f.path.name for f in found] == ["top.txt"]
+    assert [(Path(path).name, reason.split(";")[0]) for path, reason in skipped] == [
+        ("pipe.txt", "not a regular file"), ("b", "holds folders more than 1 levels deep"),
+    ]
 
 
 def test_a_mapping_without_a_body_or_with_an_unknown_field_is_refused_before_work(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ def read_epub(path: Path, options: ReadOptions) -> Iterator[TextRecord]:
     with open_zip(path, options, ".epub") as book:
         package_path = _package_path(book)
         package = parse_xml(_entry(book, package_path), "package document")
-        chapters = [page_lines(parse_html(decode_html(_entry(book, href), href).text)) for href in _spine(package, package_path)]
+        pages = [decode_html(_entry(book, name), name).text for name in _spine(package, package_path)]
+    chapters = [page_lines(parse_html(page)) for page in pages]
     body = "\n\n".join("\n".join(lines) for lines in chapters if lines)
     if not body:
         raise SkipFile("no text in the book's chapters")

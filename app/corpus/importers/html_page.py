@@ -23,7 +23,9 @@ _BLOCKS = frozenset(
     "p div h1 h2 h3 h4 h5 h6 li dt dd blockquote pre tr table ul ol dl section article header footer aside "
     "main figure figcaption address hr br caption details summary".split()
 )
-_DECLARED = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?([A-Za-z0-9_.:-]+)|<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
+_DECLARED = re.compile(
+    rb"""<meta[^>]*?charset\s*=\s*["']?([A-Za-z0-9_.:-]+)|<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I
+)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SPACES = re.compile(r"\s+")
 # A line break inside a paragraph of Chinese or Japanese is no space (CSS Text 3 drops it there too).

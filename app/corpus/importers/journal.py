@@ -28,7 +28,8 @@ class Entry:
 
 def entry(db: Database, corpus_id: int, path: str) -> Entry | None:
     """The journal's entry for a file of a corpus, if an earlier import met it."""
-    row = db.execute(f"SELECT {_COLUMNS} FROM corpus_imports WHERE corpus_id = ? AND path = ?", [corpus_id, path]).fetchone()
+    sql = f"SELECT {_COLUMNS} FROM corpus_imports WHERE corpus_id = ? AND path = ?"
+    row = db.execute(sql, [corpus_id, path]).fetchone()
     return Entry(*row) if row else None
 
 

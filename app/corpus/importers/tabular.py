@@ -138,7 +138,9 @@ def _invalid(what: str, exc: Exception) -> SkipFile:
     return SkipFile(f"{what}: nested too deeply to read")  # json's decoder recurses once per nesting level
 
 
-def _records(path: Path, objects: list[dict], fields: dict[str, str] | None, fmt: str, encoding: str) -> Iterator[TextRecord]:
+def _records(
+    path: Path, objects: list[dict], fields: dict[str, str] | None, fmt: str, encoding: str
+) -> Iterator[TextRecord]:
     """TextRecords of the objects that have text in their body field, numbered by their place in the file."""
     if not objects:
         raise SkipFile("holds no records")

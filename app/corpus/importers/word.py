@@ -1,4 +1,4 @@
-"""Word documents (.docx): read by app.formats.word (lists, headings, tables), checked for zip bombs first, as plain text."""
+"""Word documents (.docx) as plain text: checked for zip bombs, then read by app.formats.word (lists, headings, tables)."""
 
 from __future__ import annotations
 
