@@ -7,9 +7,12 @@ Modules, each with one job (SQL lives here and in app/store only):
   shadow.py      the CJK-aware shadow text: each CJK character its own token, punctuation and line breaks removed,
                  with the position map from shadow offsets back to offsets of the original
   store.py       corpora and texts (title, author, collection, date, source path, content hash), add/list/get,
-                 and the FTS5 index over the shadow text (migration m003 in app/store/migrations.py)
-  search.py      FTS5 queries: phrase, prefix, boolean, metadata filters, ranking, snippets; hits as exact
-                 character offsets of the original text
+                 metadata filters, and the FTS5 index over the shadow text (migration m003 in app/store/migrations.py)
+  query.py       the search syntax (words, CJK runs, "phrases", prefix*, AND/OR/NOT, parentheses), folded like the
+                 index and rendered as an FTS5 MATCH expression; a malformed query is a UserError
+  search.py      search pages (count, BM25 when selective, snippets), every occurrence for the concordance, the
+                 manuscript mirrored as the corpus "Manuscript"; hits as exact character offsets of the original text
+  sample.py      a seeded generated corpus (Zipf-distributed Chinese and English) for benchmarks and tests
   importers/     one reader per format (txt, md, html, docx, epub, pdf, csv, json/jsonl with a field mapping),
                  and the import job: dedupe by hash, incremental, resumable, cancellable, with a report
   tokens.py      tokens for statistics: words for spaced scripts, characters for CJK, with their offsets

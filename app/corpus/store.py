@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any, Iterator
 
 from sqlite_utils import Database
 
+from app.corpus.fold import Fold, load_fold
 from app.corpus.records import TextRecord
+from app.corpus.shadow import build_shadow
 from app.errors import UserError
 from app.store.db import now_iso
 
@@ -124,14 +127,55 @@ def add_text(db: Database, corpus_id: int, record: TextRecord) -> int | None:
     return text_id
 
 
+def replace_text(db: Database, text_id: int, record: TextRecord) -> None:
+    """Give a stored text a new body and metadata, and index it again (IntegrityError if the corpus has that body)."""
+    values = [record.title, record.author, record.collection, record.date, record.source_path, record.format,
+              record.encoding, content_hash(record.body), len(record.body), record.body, text_id]
+    with db.atomic():
+        db.execute(
+            """UPDATE texts SET title = ?, author = ?, collection = ?, date = ?, source_path = ?, format = ?,
+                                encoding = ?, content_hash = ?, chars = ?, body = ? WHERE id = ?""",
+            values,
+        )
+        index_text(db, text_id, record.body)
+
+
 def delete_text(db: Database, text_id: int) -> None:
     """Remove one text and its index entries (nothing happens if there is none)."""
     with db.atomic():
         db.execute("DELETE FROM texts WHERE id = ?", [text_id])
 
 
-def index_text(db: Database, text_id: int, body: str) -> None:
+def index_text(db: Database, text_id: int, body: str, fold: Fold | None = None) -> None:
     """(Re)write the shadow of one text, which the triggers carry into the FTS index; inside the caller's transaction."""
+    fold = fold or fold_of(db)
+    shadow, positions = build_shadow(body, fold).to_row()
+    db.execute(
+        """INSERT INTO text_shadows (text_id, shadow, positions, fold) VALUES (?, ?, ?, ?)
+           ON CONFLICT (text_id) DO UPDATE SET shadow = excluded.shadow, positions = excluded.positions,
+                                               fold = excluded.fold""",
+        [text_id, shadow, positions, fold.signature],
+    )
+
+
+def reindex(db: Database, all_texts: bool = False) -> int:
+    """Rebuild the shadows made by another fold (a variants.tsv edited, a new OpenCC), or every one; how many."""
+    fold = fold_of(db)
+    stale = "1 = 1" if all_texts else "text_shadows.fold IS NOT ?"
+    sql = f"""SELECT texts.id FROM texts LEFT JOIN text_shadows ON text_shadows.text_id = texts.id
+              WHERE {stale} OR text_shadows.text_id IS NULL ORDER BY texts.id"""
+    ids = [row[0] for row in db.execute(sql, [] if all_texts else [fold.signature])]
+    for start in range(0, len(ids), _BATCH):
+        with db.atomic():
+            for text_id in ids[start:start + _BATCH]:
+                index_text(db, text_id, get_text(db, text_id).body, fold)
+    return len(ids)
+
+
+def fold_of(db: Database) -> Fold:
+    """The fold of the database's data directory (with its variants.tsv); the shipped one for a database in memory."""
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    return load_fold(Path(path).parent if path else None)
 
 
 def get_text(db: Database, text_id: int) -> Text:

@@ -1,0 +1,101 @@
+"""The shadow text the FTS index reads: the folded body as tokens joined by single spaces, with the position map back to the original.
+
+Each CJK character (app/scripts.UNSPACED) is a token of its own; a run of other letters and digits is a word;
+everything else (spaces, punctuation, line breaks, symbols) is dropped, so a phrase matches across it, as CBETA
+searches punctuation-free. 床前明月光，\\n疑是地上霜 has the shadow "床 前 明 月 光 疑 是 地 上 霜".
+Tokens are made of Unicode letters and digits, which unicode61 keeps together: each one is one FTS token. A
+combining mark stays inside the word it follows (a Devanagari vowel sign), except the accents of the Combining
+Diacritical Marks blocks, which are dropped as unicode61's remove_diacritics drops them (a decomposed é is e).
+The fold is 1:1 per code point, so token i covers original[starts[i] : starts[i] + len(token i)].
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.corpus.fold import TABLE_END, Fold
+from app.scripts import UNSPACED
+
+SEPARATOR, CJK, WORD, MARK = 0, 1, 2, 3
+# Combining accents (U+0300-036F and the blocks extending it): separators, as unicode61 drops them.
+_ACCENTS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_SPACE = ord(" ")
+
+
+@dataclass(frozen=True, eq=False)
+class Shadow:
+    """A text's shadow and where each of its tokens starts in the original."""
+
+    text: str
+    starts: np.ndarray  # int32, one per token: offset of its first character in the original body
+
+    def to_row(self) -> tuple[str, bytes]:
+        """The shadow and its packed position map, as stored in text_shadows."""
+        return self.text, pack_starts(self.starts)
+
+
+def build_shadow(body: str, fold: Fold) -> Shadow:
+    """Fold `body` and lay its tokens out one space apart, remembering where each token starts."""
+    codes = fold.codes(body)
+    kinds = _attach_marks(char_kinds()[np.where(codes < TABLE_END, codes, 0)])
+    if not len(codes):
+        return Shadow("", np.zeros(0, dtype=np.int32))
+    previous = np.concatenate(([SEPARATOR], kinds[:-1]))
+    is_start = (kinds == CJK) | ((kinds == WORD) & (previous != WORD))
+    kept = np.flatnonzero(kinds != SEPARATOR)
+    if not len(kept):
+        return Shadow("", np.zeros(0, dtype=np.int32))
+    # Each kept character moves right by one space per token started before it (the first token has none).
+    slots = np.arange(len(kept)) + np.cumsum(is_start[kept]) - 1
+    out = np.full(slots[-1] + 1, _SPACE, dtype=np.uint32)
+    out[slots] = codes[kept]
+    text = out.tobytes().decode("utf-32-le", "surrogatepass")
+    return Shadow(text, np.flatnonzero(is_start).astype(np.int32))
+
+
+def _attach_marks(kinds: np.ndarray) -> np.ndarray:
+    """A combining mark is part of the word before it, and a separator after anything else."""
+    marks = kinds == MARK
+    if not marks.any():
+        return kinds
+    # For each position, the index of the last character at or before it that is not a mark.
+    base = np.maximum.accumulate(np.where(marks, -1, np.arange(len(kinds))))
+    base_kind = np.where(base >= 0, kinds[np.maximum(base, 0)], SEPARATOR)
+    return np.where(marks, np.where(base_kind == WORD, WORD, SEPARATOR), kinds).astype(np.uint8)
+
+
+def query_tokens(text: str, fold: Fold) -> list[str]:
+    """The tokens a fragment of a query stands for, folded and split exactly as the index was."""
+    return build_shadow(text, fold).text.split()
+
+
+def pack_starts(starts: np.ndarray) -> bytes:
+    """The position map as stored: differences between successive starts (small numbers), zlib-compressed."""
+    deltas = np.diff(starts, prepend=0).astype("<u4")
+    return zlib.compress(deltas.tobytes(), 1)
+
+
+def unpack_starts(blob: bytes) -> np.ndarray:
+    """The token starts of a stored position map."""
+    return np.cumsum(np.frombuffer(zlib.decompress(blob), dtype="<u4"), dtype=np.int64).astype(np.int32)
+
+
+@functools.cache
+def char_kinds() -> np.ndarray:
+    """SEPARATOR, CJK, WORD or MARK for every code point of the fold table (folded text is classified, not the original)."""
+    unspaced = re.compile(f"[{UNSPACED}]")
+    kinds = np.zeros(TABLE_END, dtype=np.uint8)
+    for code in range(TABLE_END):
+        c = chr(code)
+        category = unicodedata.category(c)[0]
+        if category in "LN":  # unicode61's token characters are L*, N* (and Co, unused here) and marks
+            kinds[code] = CJK if unspaced.match(c) else WORD
+        elif category == "M" and not _ACCENTS.match(c):
+            kinds[code] = MARK
+    return kinds
