@@ -154,6 +154,32 @@ def m005_dictionary(db: Database) -> None:
         )"""
     )
 
+
+@migrations()
+def m006_story_notes(db: Database) -> None:
+    """Story notes per document: the notes always given to the model, keyed entries given when a key is near the
+    cursor; each revision keeps a snapshot of them (JSON; NULL: the document had none), so a restore brings them back."""
+    db.execute(
+        """CREATE TABLE story_notes (
+            document_id INTEGER PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
+            text TEXT NOT NULL DEFAULT '',
+            updated TEXT NOT NULL
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE story_entries (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            keys TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            position INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.execute("CREATE INDEX story_entries_document ON story_entries (document_id, position, id)")
+    db.execute("ALTER TABLE revisions ADD COLUMN notes TEXT")
+
+
 def names() -> list[str]:
     """Names of every migration this version knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]

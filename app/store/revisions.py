@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from app.errors import UserError
 from app.store.db import now_iso
 from app.store.documents import get_document, touch
+from app.store.story_notes import restore_snapshot, snapshot
 
 AUTOSAVE = "autosave"
 # One autosave revision covers at most this much typing: the history stays short, and a bad minute can be undone.
@@ -26,6 +27,7 @@ class Revision:
     body: str
     reason: str
     created: str
+    notes: str | None = None  # the story notes then, as story_notes.snapshot wrote them; None: there were none
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for --json output."""
@@ -50,26 +52,28 @@ class RevisionInfo:
 def save_body(
     db: Database, doc_id: int, body: str, reason: str = "save", now: datetime | None = None
 ) -> Revision | None:
-    """Store a document's new text and record it as a revision; return the revision holding it (None: nothing to save).
+    """Store a document's new text and record it, with a snapshot of its story notes, as a revision; return the
+    revision holding it (None: nothing to save).
 
     An autosave replaces the previous revision when that was an autosave started within AUTOSAVE_WINDOW.
-    Saving unchanged text adds nothing, though an explicit save relabels a trailing autosave.
+    Saving unchanged text and notes adds nothing, though an explicit save relabels a trailing autosave.
     """
     moment = now or datetime.now(timezone.utc)
     with db.atomic():
         doc = get_document(db, doc_id)
         last = _latest(db, doc_id)
-        if body == doc.body and (last is None or last.body == body):
+        notes = snapshot(db, doc_id)
+        if body == doc.body and ((last.body, last.notes) == (body, notes) if last else notes is None):
             if last and last.reason == AUTOSAVE and reason != AUTOSAVE:
                 db.execute("UPDATE revisions SET reason = ? WHERE id = ?", [reason, last.id])
             return get_revision(db, last.id) if last else None
         touch(db, doc_id, body, now_iso(moment))
         if last and reason == AUTOSAVE and last.reason == AUTOSAVE and _within_window(last.created, moment):
-            db.execute("UPDATE revisions SET body = ? WHERE id = ?", [body, last.id])
+            db.execute("UPDATE revisions SET body = ?, notes = ? WHERE id = ?", [body, notes, last.id])
             return get_revision(db, last.id)
         cursor = db.execute(
-            "INSERT INTO revisions (document_id, body, reason, created) VALUES (?, ?, ?, ?)",
-            [doc_id, body, reason, now_iso(moment)],
+            "INSERT INTO revisions (document_id, body, reason, created, notes) VALUES (?, ?, ?, ?, ?)",
+            [doc_id, body, reason, now_iso(moment), notes],
         )
         return get_revision(db, int(cursor.lastrowid))
 
@@ -97,9 +101,12 @@ def get_revision(db: Database, revision_id: int, doc_id: int | None = None) -> R
 
 
 def restore_revision(db: Database, doc_id: int, revision_id: int) -> Revision | None:
-    """Make an old revision's text current again; the restore is itself a new revision (None if already current)."""
+    """Make an old revision's text and story notes current again; the restore is itself a new revision (None if
+    already current)."""
     old = get_revision(db, revision_id, doc_id)
-    return save_body(db, doc_id, old.body, reason=f"restore rev {old.id}")
+    with db.atomic():
+        restore_snapshot(db, doc_id, old.notes)
+        return save_body(db, doc_id, old.body, reason=f"restore rev {old.id}")
 
 
 def _latest(db: Database, doc_id: int) -> Revision | None:
