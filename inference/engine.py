@@ -8,9 +8,10 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams
+from inference import backends
+from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, TextBackend
 from inference.models import ModelInfo
 from inference.protocol import BadRequest, Cancelled, NoModel
 from inference.tasks import Prompt, TaskInput, build_prompt
@@ -118,34 +119,42 @@ class Outcome:
 
 
 class Engine:
-    """Owns one backend and the loaded model; runs generations one at a time."""
+    """Owns the loaded model and its backend; runs generations one at a time.
+
+    The backend follows the model: model files run on the worker's own backend (`local`), a
+    remote entry on a remote backend made for it, so one worker switches back and forth.
+    """
 
     def __init__(self, backend: Backend, cache_db: Path | None = None) -> None:
+        self.local = backend
         self.backend = backend
         self.cache_db = cache_db  # <home>/cache.db for session caches; None keeps them in memory only
         self.model: ModelInfo | None = None
         self.load_info: dict = {}
 
     def load(self, model: ModelInfo, options: LoadOptions) -> dict:
-        """Load a model (a no-op if it is already loaded with the same file)."""
-        if self.model is not None and self.model.path == model.path and self.model.sha256 == model.sha256:
+        """Load a model (a no-op if it is already loaded with the same file, or from the same server)."""
+        if self.model is not None and (self.model.path, self.model.sha256, self.model.remote) == (model.path, model.sha256, model.remote):
             return self.load_info
         self.model = None
-        self.load_info = self.backend.load(Path(model.path), options)
+        backend = backends.remote() if model.remote is not None else self.local
+        if backend is not self.backend:
+            self.backend.unload()  # one model at a time, whichever backend held it
+            self.backend = backend
+        self.load_info = backend.load_model(model, options)
         self.backend.attach_cache(self.cache_db, model.sha256)
         self.model = model
         return self.load_info
 
     def describe(self) -> dict:
-        return {"model": self.model.name if self.model else None, **self.load_info}
+        return {"model": self.model.name if self.model else None, "remote": False, **self.load_info}
 
     def render(self, params: GenerateParams) -> Prompt:
         """The prompt for a request, fitted to the context window."""
         if params.raw_prompt is not None:
             return Prompt(text=params.raw_prompt, strip_output=False, stop=tuple(params.stop or ()))
         try:
-            chat = bool(self.model and self.model.chat_template)
-            prompt = build_prompt(params.task_input(), chat)
+            prompt = build_prompt(params.task_input(), bool(self.model and self.model.chat))
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
         return prompt
@@ -155,56 +164,73 @@ class Engine:
         if self.model is None:
             raise NoModel("No model is loaded; send load_model first.")
         t_start = time.perf_counter()
-        prompt, prompt_text, ids, notes = self._fit(params)
+        prompt, prompt_text, n_prompt, ids, notes = self._fit(params)
         if cancel.is_set():
             raise Cancelled("Generation was stopped.")
-        stats = GenerationStats()
+        stats = GenerationStats(prompt_tokens=n_prompt)
         stream = _TextStream(prompt, emit)
         t_first = t_last = None
         stop_reason = "length"
         context = RequestContext(params.doc_key, params.speculative, params.task, cancel)
-        for token in self.backend.generate(ids, params.sampling(), stats, context):
+        for piece in self._answer(prompt, ids, params.sampling(), stats, context):
             if cancel.is_set():
                 raise Cancelled("Generation was stopped.")
             now = time.perf_counter()
             t_first = t_first or now
             t_last = now
-            if stream.feed(self.backend.token_bytes(token)):
+            if stream.feed(piece):
                 stop_reason = "stop"
                 break
         else:
-            if stats.generated_tokens < params.max_tokens:
-                stop_reason = "end"
+            if stats.finish or stats.generated_tokens < params.max_tokens:
+                stop_reason = stats.finish or "end"
         stream.finish()
         return Outcome(prompt_text, stream.output(), self.model.name, stop_reason, _stats(stats, t_start, t_first, t_last), notes)
+
+    def _answer(self, prompt: Prompt, ids: list[int], sampling: SamplingParams, stats: GenerationStats, context: RequestContext) -> Iterator[bytes | str]:
+        """The answer as it comes: text pieces from a text backend (a server), each token's bytes from a token backend."""
+        if isinstance(self.backend, TextBackend):
+            yield from self.backend.generate_text(prompt, sampling, stats, context)
+            return
+        for token in self.backend.generate(ids, sampling, stats, context):
+            yield self.backend.token_bytes(token)
 
     def _prompt_text(self, prompt: Prompt) -> str:
         if prompt.text is not None:
             return prompt.text
+        if isinstance(self.backend, TextBackend):  # the server applies its own chat template: count and log the words
+            return "\n\n".join(m["content"] for m in prompt.messages)
         from inference.chat_template import render_chat
 
         return render_chat(self.model.chat_template or "", prompt.messages)  # type: ignore[union-attr]
 
-    def _fit(self, params: GenerateParams) -> tuple[Prompt, str, list[int], list[str]]:
+    def _measure(self, text: str) -> tuple[int, list[int]]:
+        """The prompt's length in tokens, and its ids for a backend that decodes ids itself (none for a text backend)."""
+        if isinstance(self.backend, TextBackend):
+            return self.backend.count_tokens(text), []
+        ids = self.backend.tokenize(text, add_bos=True)
+        return len(ids), ids
+
+    def _fit(self, params: GenerateParams) -> tuple[Prompt, str, int, list[int], list[str]]:
         """Shrink the text until prompt + answer fit the context, keeping what is nearest the cursor."""
         prompt = self.render(params)
         budget = self.backend.n_ctx - params.max_tokens - CONTEXT_MARGIN
         if budget <= 0:
             raise BadRequest(f"max_tokens {params.max_tokens} leaves no room for a prompt in a context of {self.backend.n_ctx} tokens.")
         text = self._prompt_text(prompt)
-        ids = self.backend.tokenize(text, add_bos=True)
-        if len(ids) <= budget or params.raw_prompt is not None:
-            return prompt, text, ids, []
+        n, ids = self._measure(text)
+        if n <= budget or params.raw_prompt is not None:
+            return prompt, text, n, ids, []
         cursor = len(params.text) if params.cursor is None else params.cursor
         fitted = Fitted(params.text)
         for _ in range(12):
-            keep = max(1, int(len(fitted.text) * budget / len(ids) * 0.95))
+            keep = max(1, int(len(fitted.text) * budget / n * 0.95))
             fitted = fit_around_cursor(params.text, cursor, keep, before_only=params.task == "continue")
             prompt = self.render(_replace_text(params, fitted.text))
             text = self._prompt_text(prompt)
-            ids = self.backend.tokenize(text, add_bos=True)
-            if len(ids) <= budget:
-                return prompt, text, ids, [fitted.note()]
+            n, ids = self._measure(text)
+            if n <= budget:
+                return prompt, text, n, ids, [fitted.note()]
         raise BadRequest("The request does not fit the model's context even after shortening the text; lower max_tokens.")
 
 
@@ -253,10 +279,10 @@ class _TextStream:
             emit(prompt.output_prefix, 0)
             self.sent = len(prompt.output_prefix)
 
-    def feed(self, data: bytes) -> bool:
-        """Add one token's bytes; return True when a stop string has been reached."""
+    def feed(self, data: bytes | str) -> bool:
+        """Add one token's bytes (or a server's piece of text); return True when a stop string has been reached."""
         self.pending_tokens += 1
-        self.text += self.decoder.decode(data)
+        self.text += data if isinstance(data, str) else self.decoder.decode(data)
         # A stop string only counts after the answer has begun: a base model often opens with a newline.
         body_start = len(self.text) - len(self.text.lstrip()) if self.strip else self.prefix_len
         for stop in self.stop:

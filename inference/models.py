@@ -10,6 +10,7 @@ import struct
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 from inference.gguf_meta import GGUFFormatError, file_type_name, read_header
 from inference.paths import models_dir
@@ -31,8 +32,38 @@ ProgressFn = Callable[[str, float | None], None]
 
 
 @dataclass(frozen=True)
+class RemoteSpec:
+    """Where an OpenAI-compatible server serves a model and how to talk to it; the API key itself is never stored."""
+
+    base_url: str  # normalised by normalise_base_url: http://host:port/v1
+    model: str  # the id the server lists under /v1/models
+    api_key_env: str | None = None  # the environment variable read at request time
+    chat: bool = True  # chat messages to /v1/chat/completions (instruct models), else few-shot text to /v1/completions
+    connect_timeout_s: float = 5.0
+    # Between two bytes of an answer, first byte included: a big model's prefill on a busy server takes a while.
+    read_timeout_s: float = 120.0
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    def identity(self) -> str:
+        """A stable hex identity (the registry's checksum field) from the server and the model id."""
+        return hashlib.sha256(f"{self.base_url}\n{self.model}".encode()).hexdigest()
+
+
+def normalise_base_url(url: str) -> str:
+    """http://host:port or http://host:port/v1 → http://host:port/v1; another path is kept as given."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _fail(ErrorCode.BAD_REQUEST, f"{url!r} is not an http:// or https:// address; give the server's base URL, e.g. http://127.0.0.1:8000/v1.")
+    path = parts.path.rstrip("/") or "/v1"
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+@dataclass(frozen=True)
 class ModelInfo:
-    """What the registry knows of one model file."""
+    """What the registry knows of one model: a GGUF file, or (with `remote`) a model an OpenAI-compatible server serves."""
 
     name: str
     path: Path
@@ -44,6 +75,12 @@ class ModelInfo:
     size_bytes: int
     chat_template: str | None
     embedded: bool = False
+    remote: RemoteSpec | None = None
+
+    @property
+    def chat(self) -> bool:
+        """Whether prompts are chat messages (instruct models) rather than few-shot completions (base models)."""
+        return self.remote.chat if self.remote is not None else bool(self.chat_template)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -52,7 +89,14 @@ class ModelInfo:
 
     @classmethod
     def from_json(cls, data: dict) -> "ModelInfo":
-        return cls(**{**data, "path": Path(data["path"])})
+        remote = RemoteSpec(**data["remote"]) if data.get("remote") else None
+        return cls(**{**data, "path": Path(data["path"]), "remote": remote})
+
+
+def remote_model(name: str, spec: RemoteSpec, context_length: int | None = None) -> ModelInfo:
+    """A registry entry for a served model: no file and no checksum, the spec's identity instead."""
+    kind = "chat" if spec.chat else "completion"
+    return ModelInfo(name, Path(), spec.identity(), f"remote ({kind})", None, "remote", context_length, 0, None, remote=spec)
 
 
 def _fail(code: str, message: str) -> ModelError:
@@ -240,6 +284,18 @@ class Registry:
         if name == EMBEDDED_NAME:
             name = f"{name}-copy"
         info = replace(info, name=name)
+        data["models"][name] = info.to_json()
+        self._save(data)
+        return info
+
+    def add_remote(self, name: str, spec: RemoteSpec, context_length: int | None = None) -> ModelInfo:
+        """Register a model an OpenAI-compatible server serves; nothing is sent to the server now."""
+        if name == EMBEDDED_NAME:
+            raise _fail(ErrorCode.BAD_REQUEST, f"{name} is the embedded model's name; choose another.")
+        if min(spec.connect_timeout_s, spec.read_timeout_s, context_length or 1) <= 0:
+            raise _fail(ErrorCode.BAD_REQUEST, "Timeouts and the context window must be greater than 0.")
+        info = remote_model(name, replace(spec, base_url=normalise_base_url(spec.base_url)), context_length)
+        data = self._load()
         data["models"][name] = info.to_json()
         self._save(data)
         return info

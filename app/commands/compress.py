@@ -60,7 +60,10 @@ def resolve_model(name: str, home: Path) -> Path:
         return path
     from inference.models import Registry
 
-    return Registry(home).get(name).path
+    info = Registry(home).get(name)
+    if info.remote is not None:
+        raise UserError(f"{info.name} is a remote model served at {info.remote.base_url}; compress works on a GGUF file.")
+    return info.path
 
 
 class Progress:

@@ -9,7 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.desk import discovery
-from app.desk.model_facts import describe
+from app.commands.remote_models import add_remote_parser
+from app.desk.model_facts import describe, summary
 from app.errors import UserError
 from inference.models import Registry
 
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     leaf("info", run_info, "a model's metadata").add_argument("name")
     leaf("remove", run_remove, "forget a model (the file stays)").add_argument("name")
     leaf("prepare", run_prepare, "assemble and verify the embedded model")
+    add_remote_parser(sub, parent)
     _add_discover_parser(leaf("discover", run_discover, "find the GGUF models other apps keep (LM Studio, Ollama …); register them by path"))
     try:
         from app.commands.compress import add_advise_parser
@@ -54,7 +56,7 @@ def run_list(args: argparse.Namespace) -> int:
     registry = Registry(args.home)
     default = registry.default().name
     models = registry.list()
-    lines = [f"{'*' if m.name == default else ' '} {m.name:<32} {m.quantization:<8} {m.size_bytes / 2**20:8,.1f} MiB  {m.architecture}" for m in models]
+    lines = [f"{'*' if m.name == default else ' '} {m.name:<32} {summary(m)}" for m in models]
     payload = [{**m.to_json(), "default": m.name == default} for m in models]
     return _print(args, payload, "\n".join(lines))
 

@@ -8,6 +8,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from app.desk.model_facts import remote_notice
 from app.errors import UserError
 from app.store import get_document, log_generation, open_db, session_key
 from inference.client import WorkerClient
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     wire = {f.name: getattr(params, f.name) for f in fields(params) if getattr(params, f.name) is not None}
     registry = Registry(args.home)
     model = registry.get(args.model) if args.model else registry.default()
+    if notice := remote_notice(model):
+        print(f"scriptorium: {notice}", file=sys.stderr)
     with WorkerClient(home=args.home) as client:
         _load(client, model.name if not args.model else args.model)
         result, status = _stream(client, wire, quiet=args.json)
@@ -77,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         for note in result.get("notes", []):
             print(f"scriptorium: {note}", file=sys.stderr)
-    return 0 if status == "ok" else 130
+    return {"ok": 0, "cancelled": 130}.get(status, 1)
 
 
 def _load(client: WorkerClient, model: str) -> None:
@@ -109,12 +112,19 @@ def _stream(client: WorkerClient, wire: dict, quiet: bool) -> tuple[dict, str]:
                     print(flush=True)
                 return event.result, "ok"
             elif isinstance(event, Error):
+                if event.code == ErrorCode.STREAM_DROPPED and pieces:  # a remote server hung up mid-answer
+                    return _kept(pieces, quiet, event.message, "error")
                 if event.code == ErrorCode.CANCELLED:
                     break
                 raise WorkerError(event.message, code=event.code)
     except KeyboardInterrupt:
         client.cancel(rid)
+    return _kept(pieces, quiet, "stopped; the text so far is kept.", "cancelled")
+
+
+def _kept(pieces: list[str], quiet: bool, message: str, status: str) -> tuple[dict, str]:
+    """The text that came before the answer ended early, kept and logged; the reason on stderr."""
     if not quiet:
         print(flush=True)
-    print("scriptorium: stopped; the text so far is kept.", file=sys.stderr)
-    return {"output": "".join(pieces), "stats": {}}, "cancelled"
+    print(f"scriptorium: {message}", file=sys.stderr)
+    return {"output": "".join(pieces), "stats": {}}, status

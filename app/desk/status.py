@@ -27,7 +27,9 @@ def reuse_label(stats: dict) -> str:
 
 
 def device_label(hello: dict) -> str:
-    """'CPU' or 'GPU (33 layers)' from the worker's hello or load result."""
+    """'CPU', 'GPU (33 layers)' or 'Remote: host — text leaves this machine' from the worker's hello or load result."""
+    if hello.get("remote"):
+        return f"Remote: {hello.get('host') or 'a server'} — text leaves this machine"
     device = str(hello.get("device") or "cpu")
     layers = hello.get("n_gpu_layers")
     if device.lower() in ("cpu", ""):

@@ -107,6 +107,8 @@ class Suggestion:
             self.text = str(result.get("output", self.text))
         elif error_code == "cancelled":
             self.phase = Phase.STOPPED
+        elif error_code == "stream_dropped" and self.text:  # a remote server hung up mid-answer: what came is kept
+            self.phase, self.error = Phase.STOPPED, message
         else:
             self.phase, self.error = Phase.FAILED, message or error_code
         return True

@@ -81,7 +81,7 @@ class AssistantController(QObject):
         self.panel.set_text(s.text)
         if s.tracked and s.text.strip():
             self.panel.show_review(Review(s.ask.source, s.text))  # type: ignore[union-attr]
-        note = "Stopped. " if s.phase is Phase.STOPPED else ""
+        note = f"{s.error} " if s.error else "Stopped. " if s.phase is Phase.STOPPED else ""
         label = "Review the changes, then Accept." if s.tracked else "Accept to insert it, Retry for another, or Discard."
         self.panel.set_phase(s.phase, s.can_accept, note + label if s.can_accept else note + "Nothing came back; try Retry.")
 

@@ -118,7 +118,7 @@ class ModelManager(QDialog):
             label.setWordWrap(True)
             self.details.addRow(key.capitalize(), label)
         self.buttons["remove"].setEnabled(not info.embedded)
-        self._show_chart(Path(info.path).with_suffix(".report.png"))
+        self._show_chart(None if info.remote else Path(info.path).with_suffix(".report.png"))
 
     def _show_chart(self, path: Path | None) -> None:
         """Show a fidelity chart scaled to the panel, or hide the panel when there is none."""

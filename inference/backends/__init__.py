@@ -1,4 +1,4 @@
-"""Inference backends; importing this package registers the built-in ones."""
+"""Inference backends; importing this package registers the built-in ones (the remote one is chosen per model)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,13 @@ def _fake():
     from inference.backends.fake import FakeBackend
 
     return FakeBackend()
+
+
+def remote():
+    """The backend for a model an OpenAI-compatible server serves; not registered, since it loads no files."""
+    from inference.backends.openai_remote import OpenAIRemoteBackend  # imports httpx: only when a remote model is used
+
+    return OpenAIRemoteBackend()
 
 
 register("llama_cpp", _llama_cpp)

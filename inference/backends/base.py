@@ -1,4 +1,4 @@
-"""The backend interface: load a model, tokenize, and yield token ids; plus the registry of backends."""
+"""The backend interface: load a model, tokenize, and yield token ids (or, for a server, text); plus the registry of backends."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from inference.protocol import ErrorCode, WorkerError
+
+if TYPE_CHECKING:
+    from inference.models import ModelInfo
+    from inference.tasks import Prompt
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class GenerationStats:
     drafted_tokens: int = 0
     accepted_tokens: int = 0
     speculative: str = "off"
+    finish: str | None = None  # "end" or "length" when the backend knows why the answer ended (a server says so)
     extra: dict = field(default_factory=dict)
 
 
@@ -70,6 +77,10 @@ class Backend(ABC):
     @abstractmethod
     def load(self, path: Path, options: LoadOptions) -> dict:
         """Load a model and return facts for `hello`: device, n_ctx, layers offloaded …"""
+
+    def load_model(self, model: "ModelInfo", options: LoadOptions) -> dict:
+        """Load a registry entry (what the engine calls); a file backend loads its path."""
+        return self.load(Path(model.path), options)
 
     @abstractmethod
     def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
@@ -109,6 +120,41 @@ class Backend(ABC):
     def set_cache_budget(self, budget_mb: int) -> dict:
         """Bound the saved session states to `budget_mb` MiB from now on (evicting at once); returns cache_stats()."""
         return self.cache_stats()
+
+
+class TextBackend(Backend):
+    """A backend that takes text or chat messages and yields text: a server that exposes no token ids.
+
+    The engine fits prompts with `count_tokens` and streams `generate_text`; the token-id
+    methods of Backend do not exist here and say so.
+    """
+
+    def load(self, path: Path, options: LoadOptions) -> dict:
+        raise WorkerError(f"{type(self).__name__} serves registered models, not files.", code=ErrorCode.UNSUPPORTED)
+
+    @abstractmethod
+    def load_model(self, model: "ModelInfo", options: LoadOptions) -> dict:
+        """Connect to where the model is served and return facts for `hello`."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """How many tokens the text takes in the model's context (exact, or a conservative estimate)."""
+
+    @abstractmethod
+    def generate_text(self, prompt: "Prompt", params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[str]:
+        """Yield pieces of the answer to a completion text or chat messages; fill `stats` as it goes."""
+
+    def token_bytes(self, token_id: int) -> bytes:
+        raise self._no_ids()
+
+    def is_end(self, token_id: int) -> bool:
+        raise self._no_ids()
+
+    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[int]:
+        raise self._no_ids()
+
+    def _no_ids(self) -> WorkerError:
+        return WorkerError(f"{type(self).__name__} works in text, not token ids.", code=ErrorCode.UNSUPPORTED)
 
 
 BackendFactory = Callable[[], Backend]
