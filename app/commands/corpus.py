@@ -16,12 +16,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from app import store
-from app.commands.corpus_text import REVERSE, ProgressLine, fit, is_tty, mark, table, width
+from app.commands.corpus_text import BOLD, RESET, REVERSE, ProgressLine, fit, is_tty, mark, table, width
 from app.desk.corpus_report import import_summary, progress_text
 from app.errors import UserError
 
-FIELD_NAMES = ("title", "author", "body", "collection", "date")
-MEASURES = ("mi", "ll", "t", "logdice")
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -66,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     q = leaf("collocates", run_collocates, "words found near a term, with association measures", filters=True)
     q.add_argument("term")
     q.add_argument("--window", default="5,5", metavar="L,R", help="words to the left and right (default 5,5)")
-    q.add_argument("--measure", choices=MEASURES, default="ll", help="the measure to sort by (default ll)")
+    q.add_argument("--measure", default="ll", metavar="mi|ll|t|logdice", help="the measure to sort by (default ll)")
     q.add_argument("--min-count", type=int, default=3, metavar="N", help="leave out collocates seen fewer than N times (default 3)")
     q.add_argument("--limit", type=int, default=30, metavar="N", help="the N strongest (default 30)")
     q = leaf("keyness", run_keyness, "words over- and under-used in one corpus against another")
@@ -118,13 +116,13 @@ def _filters(args: argparse.Namespace) -> Any:
 
 
 def parse_fields(spec: str | None) -> dict[str, str] | None:
-    """`title=name,body=text` as {"title": "name", "body": "text"}; the keys must be known fields."""
+    """`title=name,body=text` as {"title": "name", "body": "text"} (the importer checks the field names)."""
     if not spec:
         return None
     pairs = [part.partition("=") for part in spec.split(",") if part.strip()]
     fields = {k.strip(): v.strip() for k, sep, v in pairs if sep and k.strip() and v.strip()}
-    if len(fields) != len(pairs) or not set(fields) <= set(FIELD_NAMES):
-        raise UserError(f"--fields takes FIELD=KEY pairs separated by commas, FIELD one of {', '.join(FIELD_NAMES)}: e.g. title=name,body=text.")
+    if len(fields) != len(pairs):
+        raise UserError("--fields takes FIELD=KEY pairs separated by commas, e.g. title=name,author=poet,body=paragraphs.")
     return fields
 
 
@@ -219,31 +217,27 @@ def run_search(args: argparse.Namespace) -> int:
 
     with _open(args) as db:
         page = search(db, args.query, corpus=args.corpus, filters=_filters(args), limit=args.limit, offset=args.offset)
-    hits = [_plain(h) for h in page.hits]
-    payload = {"query": args.query, "total": page.total, "offset": args.offset, "hits": hits}
-    return _emit(args, payload, lambda: search_text(args.query, page, args.offset, is_tty(sys.stdout)))
+    return _emit(args, _plain(page), lambda: search_text(page, is_tty(sys.stdout)))
 
 
-def search_text(query: str, page: Any, offset: int, tty: bool) -> str:
-    """A page of hits: a count, then each hit's title, where it is, and its snippet with the match marked."""
+def search_text(page: Any, tty: bool) -> str:
+    """A page of hits: how many texts match, then each text's title, where its first match is, and the snippet."""
+    from app.corpus.search import MARKS
+
     if not page.total:
-        return f"No texts match {query!r}."
-    last = offset + len(page.hits)
-    lines = [f"{page.total:,} hits for {query!r}" + (f"; showing {offset + 1:,}–{last:,}" if page.total > len(page.hits) else "") + ":"]
+        return f"No texts match {page.query!r}."
+    last = page.offset + len(page.hits)
+    order = "" if page.ranked else " (in text order: too many match to rank)"
+    shown = f"; {page.offset + 1:,}–{last:,}{order}" if page.total > len(page.hits) or page.offset else order
+    lines = [f"{page.total:,} texts match {page.query!r}{shown}:"]
     for hit in page.hits:
-        lines.append(f"[{hit.text_id}@{hit.start}] {hit.title}")
-        snippet, spans = snippet_spans(hit.extra.get("snippet", ""))
-        lines.append("    " + mark(" ".join(snippet.split("\n")), spans, tty))
+        snippet = " ".join(hit.extra.get("snippet", "").split())
+        if tty:
+            snippet = snippet.replace(MARKS[0], BOLD).replace(MARKS[1], RESET)
+        lines += [f"[{hit.text_id}@{hit.start}] {hit.title}", f"    {snippet}"]
     if page.total > last:
         lines.append(f"More: --offset {last}.")
     return "\n".join(lines)
-
-
-def snippet_spans(snippet: Any) -> tuple[str, list[tuple[int, int]]]:
-    """A snippet as (text, spans to highlight): a plain string, or {"text": ..., "spans": [[start, end], ...]}."""
-    if isinstance(snippet, dict):
-        return str(snippet.get("text", "")), [tuple(s) for s in snippet.get("spans", [])]
-    return str(snippet), []
 
 
 def run_kwic(args: argparse.Namespace) -> int:

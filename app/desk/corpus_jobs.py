@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app import store
+from app.corpus.search import MANUSCRIPT
 from app.corpus.store import TextFilter
 
 T = TypeVar("T")
-MANUSCRIPT = "Manuscript"  # the corpus sync_manuscript keeps: the writer's own documents
 
 
 def in_store(home: Path, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -31,8 +31,10 @@ def import_summary(corpus: str, report: Any) -> str:
     """The report in sentences: counts, speed, encodings, what was skipped and why, and how to resume."""
     speed = f" ({report.bytes / 1e6 / report.seconds:,.1f} MB/s)" if report.seconds > 0 and report.bytes >= 1e6 else ""
     lines = [f"Imported {report.imported:,} texts into {corpus!r}: {size(report.bytes)} in {report.seconds:,.1f} s{speed}."]
-    if report.duplicates or report.unchanged:
-        lines.append(f"Left out {report.duplicates:,} duplicates of texts already there and {report.unchanged:,} unchanged files.")
+    left_out = [f"{report.duplicates:,} duplicates of texts already there"] if report.duplicates else []
+    left_out += [f"{report.unchanged:,} files unchanged since they were imported"] if report.unchanged else []
+    if left_out:
+        lines.append("Left out " + " and ".join(left_out) + ".")
     if report.encodings:
         counts = sorted(report.encodings.items(), key=lambda kv: -kv[1])
         lines.append("Read as " + ", ".join(f"{enc} ({n:,})" for enc, n in counts) + ".")
