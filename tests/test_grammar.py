@@ -16,6 +16,7 @@ from app.grammar import (
     ignore_key,
     is_english,
     kind_of,
+    release_thread,
     split,
 )
 
@@ -72,10 +73,16 @@ def test_each_thread_gets_its_own_checker() -> None:
     mine = checker_for_thread("American", ["Scriptorium"])
     assert checker_for_thread("American", ["Scriptorium"]) is mine
     other: list[Checker] = []
-    t = threading.Thread(target=lambda: other.append(checker_for_thread("American")))
+
+    def elsewhere() -> None:
+        other.append(checker_for_thread("American"))
+        release_thread()
+        other.append(checker_for_thread("American"))
+
+    t = threading.Thread(target=elsewhere)
     t.start()
     t.join()
-    assert other[0] is not mine and other[0].words == frozenset()
+    assert other[0] is not mine and other[0].words == frozenset() and other[1] is not other[0]
 
 
 def test_paragraphs_in_other_scripts_and_languages_are_not_english() -> None:

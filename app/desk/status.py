@@ -1,4 +1,4 @@
-"""The status bar's words for a finished generation and the loaded model."""
+"""The status bar's words for a finished generation, the loaded model and the spelling and grammar check."""
 
 from __future__ import annotations
 
@@ -50,3 +50,19 @@ def cache_summary(stats: dict) -> str:
     text = f"{int(stats['entries']):,} saved session(s), {int(stats['bytes']) / 2**20:,.1f} MiB"
     budget = int(stats.get("budget") or 0)
     return text + (f" of {budget / 2**20:,.0f} MiB" if budget else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def checking_label(dialect: str | None, issues: int = 0, skipped: int = 0, too_long: int = 0, done: bool = True) -> str:
+    """'English (British) · 3 issues · 2 paragraphs skipped: not English'; 'Checking off' when dialect is None."""
+    if dialect is None:
+        return "Checking off"
+    parts = [f"English ({dialect})", _plural(issues, "issue") + ("" if done else " so far, checking…")]
+    if skipped:
+        parts.append(_plural(skipped, "paragraph") + " skipped: not English")
+    if too_long:
+        parts.append(_plural(too_long, "paragraph") + " too long to check")
+    return " · ".join(parts)

@@ -2,7 +2,8 @@
 
 This is the one module that imports `harper`. Harper's `Linter` builds its dictionary when it is made
 (about 0.6 s here) and is not thread-safe: a call while another thread is inside the same Linter raises.
-So a `Checker` belongs to one thread; `checker_for_thread` keeps a small cache of them per thread.
+So a `Checker` belongs to one thread; `checker_for_thread` keeps a small cache of them per thread
+(one per dialect), and `release_thread` empties it when the thread is done.
 """
 
 from __future__ import annotations
@@ -140,14 +141,24 @@ def _replacements(problem: str, suggestions: list[harper.Suggestion]) -> tuple[s
     return tuple(out)
 
 
-_local = threading.local()
+# Keyed by the OS thread's id, not kept in a threading.local: each time PySide calls into Python from a Qt
+# thread (a QThread's slot, a pool job) it may make a fresh Python thread state, and thread-local data with it,
+# so a threading.local cache would build a new Linter (0.6 s, 26 MiB) for every call.
+_checkers: dict[int, dict[str, Checker]] = {}
+_checkers_lock = threading.Lock()
 
 
 def checker_for_thread(dialect: str, dictionary: Iterable[str] = ()) -> Checker:
-    """This thread's Checker for `dialect` (made once per thread and dialect), holding exactly `dictionary`."""
-    cache: dict[str, Checker] = _local.__dict__.setdefault("checkers", {})
-    if dialect not in cache:
-        cache[dialect] = Checker(dialect)
-    checker = cache[dialect]
-    checker.set_words(dictionary)
-    return checker
+    """The calling thread's Checker for `dialect` (made once per thread and dialect), holding exactly `dictionary`."""
+    with _checkers_lock:
+        mine = _checkers.setdefault(threading.get_ident(), {})
+    if dialect not in mine:
+        mine[dialect] = Checker(dialect)
+    mine[dialect].set_words(dictionary)
+    return mine[dialect]
+
+
+def release_thread() -> None:
+    """Let the calling thread's Checkers go; call it as the thread ends (its id may be given to a new thread)."""
+    with _checkers_lock:
+        _checkers.pop(threading.get_ident(), None)

@@ -91,6 +91,7 @@ class Report:
     too_long: int  # paragraphs left unchecked: longer than max_chars
     done: bool
     blocks: int  # how many paragraphs the checked text had (to follow lines that moved since)
+    linted: int  # paragraphs this DocumentCheck has given to Harper so far, all runs
 
 
 class DocumentCheck:
@@ -165,4 +166,4 @@ class DocumentCheck:
             if found != self._reported.get(p, ()):
                 changed.append((i, p))
         self._reported = lints
-        return Report(lints, changed, issues, skipped, too_long, done, len(paragraphs))
+        return Report(lints, changed, issues, skipped, too_long, done, len(paragraphs), self.linted)

@@ -1,14 +1,25 @@
-"""The editor: plain text with light Markdown highlighting, zoom, and edits applied as one undo step."""
+"""The editor: plain text with light Markdown highlighting, grammar squiggles, zoom, and edits applied as one undo step."""
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor, QFocusEvent, QFont, QSyntaxHighlighter, QTextCharFormat, QTextCursor, QTextDocument
-from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtCore import QEvent, QPoint, Signal
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QFocusEvent,
+    QFont,
+    QHelpEvent,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+)
+from PySide6.QtWidgets import QMenu, QPlainTextEdit, QToolTip
 
 from app.formats.markdown_syntax import HEADING, LIST_ITEM, QUOTE
+from app.ui.grammar_marks import GrammarMarks
 from app.ui.theme import text_font
 
 _STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
@@ -19,10 +30,11 @@ MAX_HIGHLIGHT_LINE = 20_000
 
 
 class MarkdownHighlighter(QSyntaxHighlighter):
-    """Headings, emphasis, lists, quotes and code spans; per block, so typing re-highlights one line."""
+    """Headings, emphasis, lists, quotes and code spans, then grammar marks; per block, so typing re-highlights one line."""
 
     def __init__(self, document: QTextDocument, dark: bool = False) -> None:
         super().__init__(document)
+        self.marks: GrammarMarks | None = None
         self.set_dark(dark)
 
     def set_dark(self, dark: bool) -> None:
@@ -38,6 +50,11 @@ class MarkdownHighlighter(QSyntaxHighlighter):
     def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt's name)
         if not text or len(text) > MAX_HIGHLIGHT_LINE:
             return
+        self._markdown(text)
+        if self.marks is not None:
+            self.marks.paint(self, text)
+
+    def _markdown(self, text: str) -> None:
         if HEADING.match(text):
             self.setFormat(0, len(text), self.heading)
             return
@@ -113,6 +130,37 @@ class Editor(QPlainTextEdit):
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
         super().focusOutEvent(event)
         self.focusLost.emit()
+
+    # -- grammar marks -------------------------------------------------------------------------
+    def set_marks(self, marks: GrammarMarks | None) -> None:
+        """Paint `marks` from now on (None: no squiggles); the caller re-highlights what changed."""
+        self.highlighter.marks = marks
+
+    def context_menu(self, pos: QPoint) -> QMenu:
+        """The right-click menu at viewport point `pos`: a lint's suggestions first when there is one under it."""
+        menu = self.createStandardContextMenu()
+        marks, cursor = self.highlighter.marks, self.cursorForPosition(pos)
+        block = cursor.block()
+        if marks is not None and (lint := marks.at(block.text(), cursor.positionInBlock())):
+            marks.extend_menu(menu, block.text(), block.position(), lint)
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        menu = self.context_menu(event.pos())
+        menu.exec(event.globalPos())
+        menu.deleteLater()
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
+        """Hovering a squiggle shows its message."""
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent) and (marks := self.highlighter.marks):
+            cursor = self.cursorForPosition(event.pos())
+            lint = marks.at(cursor.block().text(), cursor.positionInBlock())
+            if lint is None:
+                QToolTip.hideText()
+            else:
+                QToolTip.showText(event.globalPos(), marks.tooltip(lint), self.viewport())
+            return True
+        return super().viewportEvent(event)
 
 
 def selected_text(cursor: QTextCursor) -> str:
