@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pyqtgraph as pg
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton, QVBoxLayout
 
 from app.desk import corpus_jobs
 from app.ui.corpus_panes import Pane, Scope, _row
 
 pg.setConfigOptions(antialias=True)
+MAX_LABELS = 40
 
 
 class DispersionPane(Pane):
@@ -27,7 +29,11 @@ class DispersionPane(Pane):
         self.plot.setLabel("bottom", "position in the text (0 = start, 1 = end)")
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.hideButtons()
-        self.ticks = pg.ScatterPlotItem(symbol="|", size=14, pen=pg.mkPen(width=1.5), brush=None)
+        ink = self.palette().color(QPalette.ColorRole.Text)  # pyqtgraph's own grey is meant for a black background
+        for name in ("left", "bottom"):
+            self.plot.getAxis(name).setPen(ink)
+            self.plot.getAxis(name).setTextPen(ink)
+        self.ticks = pg.ScatterPlotItem(symbol="|", size=22, pen=pg.mkPen(ink, width=2), brush=pg.mkBrush(ink))
         self.plot.addItem(self.ticks)
         self.rows: list[Any] = []
         layout = QVBoxLayout(self)
@@ -49,8 +55,13 @@ class DispersionPane(Pane):
             xs += list(row.positions)
             ys += [y] * len(row.positions)
         self.ticks.setData(xs, ys)
-        labels = [(y, _short(row.label)) for y, row in enumerate(self.rows)]
-        self.plot.getAxis("left").setTicks([labels])
+        step = max(1, len(self.rows) // MAX_LABELS)  # past that many rows, every step-th is named
+        labels = [(y, _short(self.rows[y].label)) for y in range(0, len(self.rows), step)]
+        axis = self.plot.getAxis("left")
+        axis.setTicks([labels])
+        # The axis does not always grow for labels set after it was shown: size it to the longest label.
+        metrics = self.fontMetrics()
+        axis.setWidth(max([metrics.horizontalAdvance(text) for _, text in labels], default=0) + 16)
         self.plot.setXRange(0, 1, padding=0.02)
         self.plot.setYRange(-0.5, max(0, len(self.rows) - 0.5), padding=0.05)
         self.plot.getViewBox().invertY(True)

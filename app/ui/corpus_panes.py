@@ -15,9 +15,10 @@ from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget,
 )
 
+from app.corpus.search import MARKS
 from app.corpus.store import TextFilter
 from app.desk import corpus_jobs
-from app.ui.corpus_tables import ALIGN_CENTER, ALIGN_RIGHT, Column, ElideLeft, RowsModel, field, table_view
+from app.ui.corpus_tables import ALIGN_CENTER, ALIGN_RIGHT, Column, ElideLeft, MarkedText, RowsModel, field, table_view
 from app.ui.jobs import run_job
 
 Scope = Callable[[], tuple[Path, str | None, TextFilter]]  # (home, corpus name or None for all, filters)
@@ -81,8 +82,9 @@ class SearchPane(Pane):
         self.more = QPushButton("More")
         self.more.hide()
         self.model = RowsModel([Column("Title", field("title")), Column("Author", lambda h: h.extra.get("author", "")),
-                                Column("Snippet", lambda h: snippet_text(h.extra.get("snippet", "")))])
+                                Column("Snippet", lambda h: h.extra.get("snippet", ""))])
         self.table = table_view(self.model, stretch=2)
+        self.table.setItemDelegateForColumn(2, MarkedText(MARKS, self.table))
         self.total = 0
         layout = QVBoxLayout(self)
         layout.addLayout(_row(self.query, self.go))
@@ -111,11 +113,6 @@ class SearchPane(Pane):
         shown = len(self.model.rows)
         self.status.setText(f"{self.total:,} hits" + (f", the first {shown:,} shown" if shown < self.total else "") + "; double-click one to read it."
                             if self.total else "No texts match.")
-
-
-def snippet_text(snippet: Any) -> str:
-    """A snippet's plain text, whichever shape search gave it."""
-    return str(snippet.get("text", "")) if isinstance(snippet, dict) else str(snippet)
 
 
 class KwicPane(Pane):
