@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -83,13 +83,9 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     leaf("delete", run_delete, "delete a corpus and its index (the files imported from stay)").add_argument("name")
 
 
-@contextmanager
-def _open(args: argparse.Namespace) -> Iterator[Database]:
-    db = store.open_db(args.home)
-    try:
-        yield db
-    finally:
-        db.close()
+def _open(args: argparse.Namespace) -> closing[Database]:
+    """The store of --home, closed when the block ends."""
+    return closing(store.open_db(args.home))
 
 
 def _plain(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,11 +16,8 @@ T = TypeVar("T")
 
 def in_store(home: Path, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`fn(db, *args, **kwargs)` on a connection of this thread's own, closed afterwards."""
-    db = store.open_db(home)
-    try:
+    with closing(store.open_db(home)) as db:
         return fn(db, *args, **kwargs)
-    finally:
-        db.close()
 
 
 def corpora(home: Path) -> list[Any]:
