@@ -14,6 +14,7 @@ from inference import backends
 from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, TextBackend
 from inference.models import ModelInfo
 from inference.protocol import BadRequest, Cancelled, NoModel
+from inference.story import MIN_TEXT_CHARS, StoryNotes
 from inference.tasks import Prompt, TaskInput, build_prompt
 from inference.tasks import validate as validate_task
 
@@ -45,6 +46,7 @@ class GenerateParams:
     seed: int | None = None
     doc_key: str | None = None  # which document the request belongs to (session caches)
     speculative: str = "auto"
+    notes: dict | None = None  # story notes: {"text", "entries": [{"name", "text", "distance"}]} (inference/story.py)
 
     @classmethod
     def from_wire(cls, params: dict) -> "GenerateParams":
@@ -73,14 +75,18 @@ class GenerateParams:
             raise BadRequest(f"stop must be a list of non-empty strings, not {self.stop!r}.")
         if self.speculative not in SPECULATIVE_MODES and not (self.speculative.startswith("draft:") and len(self.speculative) > 6):
             raise BadRequest(f"Unknown speculative mode {self.speculative!r}; use off, auto, lookup or draft:MODEL.")
+        self.story()  # refuses malformed notes
         if self.raw_prompt is None:
             try:
                 validate_task(self.task_input())
             except ValueError as exc:
                 raise BadRequest(str(exc)) from None
 
-    def task_input(self) -> TaskInput:
-        return TaskInput(self.task, self.text, self.instruction, self.language, self.cursor)
+    def task_input(self, story: StoryNotes | None = None) -> TaskInput:
+        return TaskInput(self.task, self.text, self.instruction, self.language, self.cursor, story.render() if story else "")
+
+    def story(self) -> StoryNotes | None:
+        return StoryNotes.from_wire(self.notes) if self.notes is not None else None
 
     def sampling(self) -> SamplingParams:
         return SamplingParams(self.max_tokens, self.temperature, self.top_k, self.top_p, self.min_p, self.repeat_penalty, self.seed)
@@ -149,12 +155,12 @@ class Engine:
     def describe(self) -> dict:
         return {"model": self.model.name if self.model else None, "remote": False, **self.load_info}
 
-    def render(self, params: GenerateParams) -> Prompt:
-        """The prompt for a request, fitted to the context window."""
+    def render(self, params: GenerateParams, story: StoryNotes | None = None) -> Prompt:
+        """The prompt for a request, with these story notes (the request's own may have lost entries to fit)."""
         if params.raw_prompt is not None:
             return Prompt(text=params.raw_prompt, strip_output=False, stop=tuple(params.stop or ()))
         try:
-            prompt = build_prompt(params.task_input(), bool(self.model and self.model.chat))
+            prompt = build_prompt(params.task_input(story), bool(self.model and self.model.chat))
         except ValueError as exc:
             raise BadRequest(str(exc)) from None
         return prompt
@@ -211,26 +217,48 @@ class Engine:
         ids = self.backend.tokenize(text, add_bos=True)
         return len(ids), ids
 
+    def _attempt(self, params: GenerateParams, story: StoryNotes | None) -> tuple[Prompt, str, int, list[int]]:
+        """A prompt as rendered, its text, its length in tokens and its ids."""
+        prompt = self.render(params, story)
+        text = self._prompt_text(prompt)
+        return (prompt, text, *self._measure(text))
+
     def _fit(self, params: GenerateParams) -> tuple[Prompt, str, int, list[int], list[str]]:
-        """Shrink the text until prompt + answer fit the context, keeping what is nearest the cursor."""
-        prompt = self.render(params)
+        """Make prompt + answer fit the context. What goes, in this order: story entries, the one whose key was seen
+        farthest before the cursor first; then the text farthest from the cursor, down to MIN_TEXT_CHARS when story
+        notes share the prompt (as far as needed when none do). The notes themselves are always given."""
         budget = self.backend.n_ctx - params.max_tokens - CONTEXT_MARGIN
         if budget <= 0:
             raise BadRequest(f"max_tokens {params.max_tokens} leaves no room for a prompt in a context of {self.backend.n_ctx} tokens.")
-        text = self._prompt_text(prompt)
-        n, ids = self._measure(text)
+        story = params.story()
+        prompt, text, n, ids = self._attempt(params, story)
         if n <= budget or params.raw_prompt is not None:
             return prompt, text, n, ids, []
+        left_out: list[str] = []
+        while story is not None and story.entries and n > budget:
+            story, entry = story.without_oldest()
+            left_out.append(entry.name)
+            prompt, text, n, ids = self._attempt(params, story)
+        notes = [f"The context was too short for every story entry: left out {', '.join(left_out)}."] if left_out else []
+        if n <= budget:
+            return prompt, text, n, ids, notes
+        return self._shorten_text(params, story, budget, n, notes)
+
+    def _shorten_text(self, params: GenerateParams, story: StoryNotes | None, budget: int, n: int, notes: list[str]) -> tuple[Prompt, str, int, list[int], list[str]]:
+        """Shrink the text until the prompt fits, keeping what is nearest the cursor and, beside notes, the floor."""
         cursor = len(params.text) if params.cursor is None else params.cursor
+        floor = min(MIN_TEXT_CHARS, len(params.text)) if story is not None else 1
         fitted = Fitted(params.text)
         for _ in range(12):
-            keep = max(1, int(len(fitted.text) * budget / n * 0.95))
+            keep = max(floor, int(len(fitted.text) * budget / n * 0.95))
             fitted = fit_around_cursor(params.text, cursor, keep, before_only=params.task == "continue")
-            prompt = self.render(_replace_text(params, fitted.text))
-            text = self._prompt_text(prompt)
-            n, ids = self._measure(text)
+            prompt, text, n, ids = self._attempt(_replace_text(params, fitted.text), story)
             if n <= budget:
-                return prompt, text, n, ids, [fitted.note()]
+                return prompt, text, n, ids, [*notes, fitted.note()]
+            if keep == floor:
+                break
+        if story is not None:
+            raise BadRequest(f"The story notes leave no room in the model's context for the {MIN_TEXT_CHARS:,} characters before the cursor; shorten the notes or lower max_tokens.")
         raise BadRequest("The request does not fit the model's context even after shortening the text; lower max_tokens.")
 
 

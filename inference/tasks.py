@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 TASKS = ("continue", "rewrite", "proofread", "summarize", "translate", "outline", "brainstorm", "instruct")
 REWRITE_STYLES = ("plainer", "more formal", "shorter", "longer")
 BRAINSTORM_KINDS = ("titles", "ideas")
+# Between a base model's story notes and its prompt: a scene break, so the notes read as background, not as the story.
+NOTES_BREAK = "\n\n***\n\n"
+NOTES_INTRO = "Notes on the story (background for you; do not repeat them):"
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class TaskInput:
     instruction: str = ""  # rewrite style, brainstorm kind, or free instruction
     language: str = "French"  # translate target
     cursor: int | None = None  # continue: where the cursor is (None: end of text)
+    notes: str = ""  # story notes, rendered (inference/story.py): context given before the task
 
 
 @dataclass(frozen=True)
@@ -92,13 +96,18 @@ def build_prompt(task_input: TaskInput, chat: bool) -> Prompt:
     validate(task_input)
     if chat:
         return _chat_prompt(task_input)
-    return _BASE_BUILDERS[task_input.task](task_input)
+    prompt = _BASE_BUILDERS[task_input.task](task_input)
+    if not task_input.notes:
+        return prompt
+    return replace(prompt, text=task_input.notes + NOTES_BREAK + prompt.text)  # plain context before the few-shot scaffold
 
 
 def _chat_prompt(t: TaskInput) -> Prompt:
     ask = _CHAT_ASKS[t.task](t)
     body = _before_cursor(t) if t.task == "continue" else t.text
     content = f"{ask}\n\n{body}" if body.strip() else ask
+    if t.notes:
+        content = f"{NOTES_INTRO}\n\n{t.notes}\n\n---\n\n{content}"
     return Prompt(messages=[{"role": "user", "content": content}], strip_output=True)
 
 

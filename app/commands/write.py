@@ -9,8 +9,10 @@ from dataclasses import fields
 from pathlib import Path
 
 from app.desk.model_facts import remote_notice
+from app.desk.story_match import request_notes
 from app.errors import UserError
 from app.store import get_document, log_generation, open_db, session_key
+from app.store.story_notes import get_story
 from inference.client import WorkerClient
 from inference.engine import GenerateParams
 from inference.models import Registry
@@ -61,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         task=args.task, text=text, instruction=args.instruction, language=args.language,
         max_tokens=args.max_tokens, temperature=args.temperature, seed=args.seed,
         doc_key=session_key(doc_id) if doc_id is not None else None, speculative=args.speculative,
+        notes=_story_notes(args.home, doc_id, text),
     )
     wire = {f.name: getattr(params, f.name) for f in fields(params) if getattr(params, f.name) is not None}
     registry = Registry(args.home)
@@ -81,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
         for note in result.get("notes", []):
             print(f"scriptorium: {note}", file=sys.stderr)
     return {"ok": 0, "cancelled": 130}.get(status, 1)
+
+
+def _story_notes(home: Path, doc_id: int | None, text: str) -> dict | None:
+    """A stored document's story notes and the entries its last lines wake (the cursor at the end), as the desk sends them."""
+    return request_notes(get_story(open_db(home), doc_id), text, len(text)) if doc_id is not None else None
 
 
 def _load(client: WorkerClient, model: str) -> None:

@@ -41,6 +41,7 @@ class Ask:
     language: str = "French"
     cursor: int | None = None
     doc_id: int | None = None
+    notes: dict | None = None  # the story notes and the entries woken near the cursor (story_match.request_notes)
 
     def params(self) -> dict:
         """The generate request's parameters."""
@@ -49,6 +50,8 @@ class Ask:
             p["cursor"] = self.cursor
         if self.doc_id is not None:
             p["doc_key"] = session_key(self.doc_id)
+        if self.notes is not None:
+            p["notes"] = self.notes
         return p
 
 

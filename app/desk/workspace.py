@@ -7,11 +7,15 @@ documents in bulk (import, export, held-out text) runs in pool jobs with their o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from app import store
 from app.desk import prefs
 from app.desk.autosave import AutosavePolicy
+from app.desk.story_match import request_notes
+from app.store import story_notes
+from app.store.story_notes import Story, StoryEntry
 
 
 class Workspace:
@@ -23,6 +27,7 @@ class Workspace:
         self.doc_id: int | None = None
         self.doc_format = "markdown"
         self.policy = AutosavePolicy()
+        self.unsaved_notes: str | None = None  # the open document's story notes as typed, until its next save
         self.closed = False
 
     # -- documents ---------------------------------------------------------------------------
@@ -34,6 +39,7 @@ class Workspace:
         """Make `doc_id` the open document (nothing unsaved of it yet); raises UserError when it is gone."""
         doc = store.get_document(self.db, doc_id)
         self.doc_id, self.doc_format = doc.id, doc.format
+        self.unsaved_notes = None
         self.policy.saved()
         return doc
 
@@ -49,10 +55,14 @@ class Workspace:
         return store.get_document(self.db, doc_id).title
 
     def save(self, text: str, reason: str = "save") -> bool:
-        """Store the open document's text as a revision; an autosave with nothing unsaved stores nothing."""
+        """Store the open document's text and story notes as a revision; an autosave with nothing unsaved stores nothing."""
         if self.closed or self.doc_id is None or (reason == "autosave" and not self.policy.dirty):
             return False
-        store.save_body(self.db, self.doc_id, text, reason)
+        with self.db.atomic():
+            if self.unsaved_notes is not None:
+                story_notes.set_notes(self.db, self.doc_id, self.unsaved_notes)
+            store.save_body(self.db, self.doc_id, text, reason)
+        self.unsaved_notes = None
         self.policy.saved()
         return True
 
@@ -78,10 +88,36 @@ class Workspace:
         return store.get_revision(self.db, revision_id)
 
     def restore_revision(self, revision_id: int) -> None:
-        """Make a revision the open document's text (itself a new revision)."""
+        """Make a revision the open document's text and story notes (itself a new revision)."""
         if self.doc_id is not None:
             store.restore_revision(self.db, self.doc_id, revision_id)
+            self.unsaved_notes = None
             self.policy.saved()
+
+    # -- story notes (the open document's; its next save snapshots them into a revision) ------
+    def story(self) -> Story:
+        """The open document's story notes, with notes typed but not yet saved."""
+        if self.doc_id is None:
+            return Story()
+        story = story_notes.get_story(self.db, self.doc_id)
+        return story if self.unsaved_notes is None else replace(story, notes=self.unsaved_notes)
+
+    def edit_story_notes(self, text: str) -> None:
+        """Notes typed in the panel: stored with the document's next save, as its text is (the caller marks it edited)."""
+        self.unsaved_notes = text
+
+    def add_story_entry(self, name: str, keys: str, text: str) -> StoryEntry | None:
+        return story_notes.add_entry(self.db, self.doc_id, name, keys, text) if self.doc_id is not None else None
+
+    def update_story_entry(self, entry_id: int, name: str, keys: str, text: str) -> StoryEntry:
+        return story_notes.update_entry(self.db, entry_id, name, keys, text)
+
+    def remove_story_entry(self, entry_id: int) -> None:
+        story_notes.remove_entry(self.db, entry_id)
+
+    def story_request(self, document: str, cursor: int) -> dict | None:
+        """The generate request's `notes` for the open document with the cursor at `cursor`."""
+        return request_notes(self.story(), document, cursor)
 
     # -- the generation log and settings -----------------------------------------------------
     def log_generation(self, **fields: object) -> None:

@@ -41,7 +41,9 @@ class AssistantController(QObject):
     def run(self, task: str) -> str | None:
         """Ask for `task` on the selection (or at the cursor); a running suggestion is superseded."""
         start, end = self.editor.selection()
-        ask = make_ask(task, self.editor.text(), start, end, doc_id=self.workspace.doc_id, **self.panel.options(task))
+        text = self.editor.text()
+        notes = self.workspace.story_request(text, max(start, end))  # the notes, and the entries woken before the cursor
+        ask = make_ask(task, text, start, end, doc_id=self.workspace.doc_id, notes=notes, **self.panel.options(task))
         if ask.task != "continue" and not ask.text.strip() and task not in ("outline", "brainstorm", "instruct"):
             self.panel.status.setText("There is no text to work on: write or select some first.")
             return None

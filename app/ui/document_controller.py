@@ -24,6 +24,7 @@ class DocumentController(QObject):
 
     loaded = Signal(int)  # document id now in the editor
     saved = Signal(int)
+    restored = Signal(int)  # a revision (its text and story notes) was made current
     message = Signal(str)  # a sentence for the status bar
 
     def __init__(self, workspace: Workspace, editor: Editor, sidebar: DocumentSidebar, parent: QWidget) -> None:
@@ -88,9 +89,13 @@ class DocumentController(QObject):
 
     # -- saving ---------------------------------------------------------------------------
     def _edited(self) -> None:
-        if self._loading or self.doc_id is None:
-            return
-        self.timer.start(self.workspace.policy.edited(time.monotonic() * 1000))
+        if not self._loading:
+            self.changed()
+
+    def changed(self) -> None:
+        """The open document changed (its text, or its story notes): autosave it soon."""
+        if self.doc_id is not None:
+            self.timer.start(self.workspace.policy.edited(time.monotonic() * 1000))
 
     def autosave(self) -> None:
         """Store unsaved edits now (after the idle delay, on focus loss, switch and close)."""
@@ -107,6 +112,14 @@ class DocumentController(QObject):
             return
         if stored and doc_id is not None:
             self.saved.emit(doc_id)
+
+    def restore_revision(self, revision_id: int) -> None:
+        """Make a revision current: its text (one undo step in the editor) and its story notes; itself a revision."""
+        self.save("autosave")
+        body = self.workspace.revision(revision_id).body
+        self.editor.replace(self.editor.anchor_cursor(0, len(self.editor.text())), body)
+        self.workspace.restore_revision(revision_id)
+        self.restored.emit(revision_id)
 
     # -- sidebar actions ------------------------------------------------------------------
     def rename(self, doc_id: int) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QLocale, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QProgressBar, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QProgressBar, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.desk import prefs
 from app.desk.counting import count, count_delay_ms
@@ -23,6 +23,8 @@ from app.ui.find_bar import FindBar
 from app.ui.grammar_controller import GrammarController
 from app.ui.progress import show_fraction
 from app.ui.sidebar import DocumentSidebar
+from app.ui.story_controller import StoryController
+from app.ui.story_notes import StoryNotesPanel
 from app.ui.theme import apply_theme, is_dark, ui_font
 from app.worker_client import ProcessTransport, QtWorkerClient, TransportFactory
 from inference.protocol import Done, Error, Progress
@@ -47,6 +49,7 @@ class MainWindow(QMainWindow):
         self.editor = Editor(dark=is_dark(QApplication.instance()))  # type: ignore[arg-type]
         self.sidebar = DocumentSidebar()
         self.panel = AssistantPanel()
+        self.story_panel = StoryNotesPanel()
         self.find_bar = FindBar(self.editor)
         self.find_bar.hide()
         self.banner = Banner()
@@ -54,6 +57,7 @@ class MainWindow(QMainWindow):
         self.workspace = Workspace(self.home)
         self.documents = DocumentController(self.workspace, self.editor, self.sidebar, self)
         self.assistant = AssistantController(self.worker, self.panel, self.editor, self.workspace, self.documents.loaded)
+        self.story = StoryController(self.story_panel, self.workspace, self.documents)
         self.grammar = GrammarController(self.editor, self.workspace, QLocale.system().name(), is_dark(QApplication.instance()), self)  # type: ignore[arg-type]
         self.n_ctx: int | None = None
         self.load_request: str | None = None
@@ -76,7 +80,10 @@ class MainWindow(QMainWindow):
         column.addWidget(self.find_bar)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("main-splitter")
-        for w in (self.sidebar, middle, self.panel):
+        self.side_tabs = QTabWidget()  # the assistant, and beside it the story notes it reads
+        self.side_tabs.addTab(self.panel, "Assistant")
+        self.side_tabs.addTab(self.story_panel, "Story notes")
+        for w in (self.sidebar, middle, self.side_tabs):
             self.splitter.addWidget(w)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([220, 640, 340])

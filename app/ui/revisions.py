@@ -57,13 +57,8 @@ class RevisionsDialog(QDialog):
         self.view.setHtml(note + review.to_html(links=False))
 
     def restore_selected(self) -> None:
-        """Make the selected revision current; the restore is itself a revision, and one undo step in the editor."""
+        """Make the selected revision (text and story notes) current; the restore is itself a revision, one undo step."""
         item = self.list.currentItem()
-        if item is None:
-            return
-        self.documents.save("autosave")
-        rev = self.workspace.revision(int(item.data(Qt.ItemDataRole.UserRole)))
-        cursor = self.editor.anchor_cursor(0, len(self.editor.text()))
-        self.editor.replace(cursor, rev.body)
-        self.workspace.restore_revision(rev.id)
-        self.fill()
+        if item is not None:
+            self.documents.restore_revision(int(item.data(Qt.ItemDataRole.UserRole)))
+            self.fill()
