@@ -69,10 +69,3 @@ def sync_manuscript(home: Path) -> str:
     in_store(home, sync)
     return MANUSCRIPT
 
-
-def delete(home: Path, name: str) -> str:
-    """Delete a corpus; return its name."""
-    from app.corpus.store import delete_corpus
-
-    in_store(home, delete_corpus, name)
-    return name

@@ -36,7 +36,6 @@ class Pane(QWidget):
         self.scope = scope
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.busy = False
         self._asked = 0
 
     def ask(self, fn: Callable[..., Any], *args: Any, then: Callable[[Any], None]) -> None:
@@ -44,7 +43,6 @@ class Pane(QWidget):
         home, corpus, filters = self.scope()
         self._asked += 1
         token = self._asked
-        self.busy = True
         self.status.setText("Working…")
         run_job(fn, home, corpus, filters, *args, on_done=lambda value: self._answer(token, then, value),
                 on_failed=lambda message: self._answer(token, self.status.setText, message))
@@ -52,7 +50,6 @@ class Pane(QWidget):
     def _answer(self, token: int, then: Callable[[Any], None], value: Any) -> None:
         if token != self._asked:  # a newer question was asked meanwhile
             return
-        self.busy = False
         then(value)
         self.answered.emit()
 

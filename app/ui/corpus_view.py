@@ -22,7 +22,7 @@ from app.desk.corpus_report import import_summary, progress_fraction, progress_t
 from app.ui.corpus_chart import DispersionPane
 from app.ui.corpus_fields import FieldsDialog, needs_fields
 from app.ui.corpus_import import ImportRun
-from app.ui.corpus_panes import FrequencyPane, KwicPane, Pane, SearchPane
+from app.ui.corpus_panes import FrequencyPane, KwicPane, SearchPane
 from app.ui.jobs import run_job
 from app.ui.progress import show_fraction
 from app.ui.text_viewer import TextViewer
@@ -211,13 +211,6 @@ class CorpusView(QWidget):
         self.report.setText("Searching your own documents (the Manuscript corpus).")
         if query:
             self.search.query.setText(query)
-        self.corporaLoaded.connect(self._search_once)
+        self.corporaLoaded.connect(self.search.run, Qt.ConnectionType.SingleShotConnection)  # search once it is chosen
         self.reload(choose=name)
         self.search.query.setFocus()
-
-    def _search_once(self) -> None:
-        self.corporaLoaded.disconnect(self._search_once)
-        self.search.run()
-
-    def panes(self) -> list[Pane]:
-        return [self.search, self.kwic, self.freq, self.chart]
