@@ -315,6 +315,8 @@ class MainWindow(QMainWindow):
         """Save the text and the layout, then let the worker go (politely, then firmly)."""
         self.grammar.close()
         self.documents.close()
+        if self.corpus_view is not None:
+            self.corpus_view.importer.cancel()  # an import stops between texts and resumes next time
         self.save_state()
         self.assistant.discard()
         self.worker.shutdown()
