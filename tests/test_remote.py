@@ -18,6 +18,7 @@ from app.desk.status import device_label
 from app.store import list_generations, open_db
 from inference.backends.base import LoadOptions
 from inference.backends.fake import FakeBackend
+from inference.backends.openai_http import BACKOFF_S, RETRIES
 from inference.client import WorkerClient
 from inference.engine import Engine, GenerateParams
 from inference.models import Registry, RemoteSpec
@@ -123,8 +124,10 @@ def test_cancel_closes_the_stream_at_once(home: Path) -> None:
 def test_an_unreachable_server_is_named_after_retries(home: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     _add(home, "gone", url)
+    t0 = time.perf_counter()
     code, message = _code(lambda: _engine(home, "gone"))
     assert code == ErrorCode.REMOTE_UNREACHABLE and url in message and "start it" in message
+    assert time.perf_counter() - t0 >= BACKOFF_S * (2**RETRIES - 1)  # every backoff was waited out before giving up
 
 
 def test_a_wrong_api_key_names_the_variable(home: Path, keyed_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,6 +170,7 @@ def test_a_stream_dropped_mid_answer_keeps_what_came(home: Path) -> None:
         _add(home, "flaky", server.base_url, model=PEER_MODEL, chat=False)
         with WorkerClient(home=home, backend="fake") as client:
             events = list(client.events(client.send("generate", model="flaky", text="Tell me", max_tokens=20), timeout=60))
+        assert server.completions == 1  # an answer once begun is never asked again
     assert "".join(e.text for e in events if isinstance(e, Token)) == "Once upon a time"
     assert isinstance(events[-1], Error) and events[-1].code == ErrorCode.STREAM_DROPPED
     assert "mid-answer" in events[-1].message and "kept" in events[-1].message

@@ -114,8 +114,7 @@ class RemoteClient:
         self.name, self.spec = name, spec
         self.root = spec.base_url.removesuffix("/v1")  # tokenize and props live at the root, not under /v1
         self.http = httpx.Client(timeout=httpx.Timeout(spec.read_timeout_s, connect=spec.connect_timeout_s))
-        self._tokenize_url: str | None = None
-        self._probed_tokenize = False
+        self._tokenize_urls = [self.root + p for p in TOKENIZE_PATHS]  # narrowed to the one that answers, or to none
 
     def close(self) -> None:
         self.http.close()
@@ -141,7 +140,7 @@ class RemoteClient:
         try:
             reply = self._call("GET", self.root + path, None, None, optional=True)
         except RemoteError as exc:
-            if exc.code == ErrorCode.REMOTE_BAD_RESPONSE:
+            if exc.code == ErrorCode.REMOTE_BAD_RESPONSE:  # an HTML page where llama.cpp has JSON: not offered here
                 return None
             raise
         return reply if isinstance(reply, dict) else None
@@ -150,18 +149,16 @@ class RemoteClient:
         """The server's token ids for the text, or None when it has no tokenize endpoint (found once, then remembered)."""
         # One body for every flavour: vLLM reads prompt, llama.cpp's server content, llama-cpp-python's input.
         body = {"model": self.spec.model, "prompt": text, "content": text, "input": text}
-        urls = [self._tokenize_url] if self._probed_tokenize else [self.root + p for p in TOKENIZE_PATHS]
-        for url in urls:
-            if url is None:
-                break
+        for url in self._tokenize_urls:
             reply = self._call("POST", url, body, cancel, optional=True)
-            if reply is not None:
-                self._tokenize_url, self._probed_tokenize = url, True
-                tokens = reply.get("tokens") if isinstance(reply, dict) else None
-                if not isinstance(tokens, list):
-                    raise self._bad_reply(json.dumps(reply)[:80])
-                return [int(t) for t in tokens]
-        self._tokenize_url, self._probed_tokenize = None, True
+            if reply is None:
+                continue
+            self._tokenize_urls = [url]
+            tokens = reply.get("tokens") if isinstance(reply, dict) else None
+            if not isinstance(tokens, list):
+                raise self._bad_reply(json.dumps(reply)[:80])
+            return [int(t) for t in tokens]
+        self._tokenize_urls = []
         return None
 
     def events(self, path: str, body: dict, cancel: threading.Event | None) -> Iterator[dict]:
