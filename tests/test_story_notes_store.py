@@ -72,3 +72,21 @@ def test_an_older_database_gains_the_tables_and_its_revisions_have_no_notes(home
     assert store.get_revision(db, 1).notes is None
     notes.add_entry(db, 1, "Mara", "Mara", "a keeper")
     assert store.save_body(db, 1, "Kept", "save").id == 2
+
+
+def test_docs_notes_changes_them_headless_and_records_a_revision(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+
+    db = store.open_db(home)
+    doc = store.create_document(db, "Novel", "Text.").id
+    premise = tmp_path / "premise.txt"
+    premise.write_text("A storm, 1911.\n", encoding="utf-8")
+    argv = ["docs", "notes", str(doc), "--home", str(home), "--json"]
+    assert main([*argv, "--notes-file", str(premise), "--add-entry", "Mara", "--keys", "Mara, 玛拉", "--text", "A keeper."]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["notes"] == "A storm, 1911." and shown["entries"][0]["keys"] == "Mara, 玛拉"
+    latest = store.get_revision(db, store.list_revisions(db, doc)[0].id)
+    assert latest.reason == "notes" and json.loads(latest.notes or "")["notes"] == "A storm, 1911."
+    other = store.create_document(db, "Other").id
+    assert main(["docs", "notes", str(other), "--remove-entry", str(shown["entries"][0]["id"]), "--home", str(home)]) == 1
+    assert "another document" in capsys.readouterr().err

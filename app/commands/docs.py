@@ -14,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from app import store
+from app.commands.story import add_notes_arguments, run_notes
 from app.formats import EXPORTERS, export_document, import_file
 from app.formats.blocks import first_heading
 from app.formats.encoding import decode_bytes, read_text_file
@@ -54,6 +55,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     q.add_argument("title")
     leaf("trash", run_trash, "move a document to the trash").add_argument("id", type=int)
     leaf("restore", run_restore, "take a document out of the trash").add_argument("id", type=int)
+    add_notes_arguments(leaf("notes", run_notes, "show or change a document's story notes and entries"))
 
 
 @contextmanager

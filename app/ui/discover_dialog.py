@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QDialog, QDialogButtonBox, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from app.desk import discovery
@@ -36,16 +36,12 @@ class DiscoverDialog(QDialog):
         self.add_button = QPushButton("Add ticked models")
         self.add_button.setEnabled(False)
         self.add_button.clicked.connect(self.add_checked)
-        close = QPushButton("Close")
-        close.clicked.connect(self.reject)
-        row = QHBoxLayout()
-        row.addWidget(self.add_button)
-        row.addStretch(1)
-        row.addWidget(close)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.addButton(self.add_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(self.status)
-        layout.addLayout(row)
+        for widget in (self.table, self.status, buttons):
+            layout.addWidget(widget, 1 if widget is self.table else 0)
         run_job(discovery.find, self.home, on_done=self._listed, on_failed=self.status.setText)
 
     def _listed(self, found: list[Found]) -> None:
