@@ -233,6 +233,8 @@ class RemoteClient:
                 if stopper.event.is_set():
                     return  # our own shutdown of the socket, after the consumer left
                 raise self._dropped(seen) from None
+        if stopper.event.is_set():
+            return  # the consumer left and its shutdown ended the stream: nothing to explain, nobody to tell
         if not seen:
             raise self._explain_empty(url, body, stopper)
         if not finished:
