@@ -9,7 +9,7 @@ from inference.compress.advisor import machine_memory
 from inference.discover import LOCATIONS, Found, discover, register
 from inference.models import ModelInfo, Registry
 
-FITS_LABELS = {"gpu": "yes (GPU)", "ram": "yes", "no": "no"}
+FITS_LABELS = {"gpu": "yes, GPU", "ram": "yes, RAM", "no": "no"}
 COLUMNS = ("name", "app", "size", "quantization", "architecture", "fits", "registered")
 
 
@@ -32,9 +32,16 @@ def row(found: Found) -> dict[str, str]:
         "size": f"{found.size_bytes / 2**30:,.2f} GiB" if found.size_bytes >= 2**30 else f"{found.size_bytes / 2**20:,.1f} MiB",
         "quantization": found.quantization or "-",
         "architecture": found.architecture or "-",
-        "fits": FITS_LABELS.get(found.fits, "-") if found.usable else "cannot be used",
+        "fits": _fits(found),
         "registered": found.registered or "",
     }
+
+
+def _fits(found: Found) -> str:
+    """Where it fits and the memory it needs at the worker's context ("no (45.1 GiB)"), or that it cannot be used."""
+    if not found.usable:
+        return "cannot be used"
+    return f"{FITS_LABELS[found.fits]} ({(found.need_bytes or 0) / 2**30:,.1f} GiB)"
 
 
 def where_searched() -> str:
