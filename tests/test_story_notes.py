@@ -125,3 +125,17 @@ def test_write_doc_sends_the_documents_notes_and_logs_the_exact_prompt(home: Pat
     [logged] = list_generations(open_db(home), document_id=doc.id)
     assert logged.prompt.startswith(NOTES + "\n\nMara: Mara is seventeen.") and "Never given" not in logged.prompt
     assert logged.params["notes"]["entries"][0]["name"] == "Mara"
+
+
+def test_the_worker_takes_the_notes_on_the_wire_and_refuses_bad_ones(home: Path, tiny_model: Path) -> None:
+    from inference.client import WorkerClient
+    from inference.protocol import Done, Error
+
+    document = "At dawn Mara climbed the tower."
+    with WorkerClient(home=home, backend="fake", env={"SCRIPTORIUM_FAKE_REPLY": " ok"}) as client:
+        client.call("load_model", model=str(tiny_model), timeout=30)
+        rid = client.send("generate", task="continue", text=document, max_tokens=4, notes=request_notes(STORY, document, len(document)))
+        done = [e for e in client.events(rid, timeout=30) if isinstance(e, Done)][0]
+        assert done.result["prompt"] == f"{NOTES}\n\nMara: Mara is seventeen and counts the ships.{NOTES_BREAK}{document}"
+        bad = list(client.events(client.send("generate", task="continue", text="x", notes={"text": 3}), timeout=30))
+        assert isinstance(bad[-1], Error) and bad[-1].code == "bad_request"
