@@ -1,9 +1,10 @@
 """A seeded, generated corpus for benchmarks and tests: mixed Chinese and English texts with Zipf-distributed characters and words.
 
 Chinese texts draw 4,000 characters of the Unified Ideographs block (simplified and traditional forms alike, in a
-seeded order) with Zipf weights (s = 1.05), in
-clauses of 4 to 14 characters ended by ， 。 ； or a line break; English texts draw the words of the shipped
-public-domain sample, ranked by their frequency there, with Zipf weights, in sentences with commas. Lengths are
+seeded order) with Zipf-Mandelbrot weights 1/(rank + 2.7)^1.05, in clauses of 4 to 14 characters ended by ， 。 ；
+or a line break; English texts draw the words of the shipped public-domain sample, ranked by their frequency
+there, with the same weights, in sentences with commas. The offset 2.7 flattens the head as real text does: the
+commonest character is 4.5% of all (的 is about 4% of modern Chinese), where plain Zipf would make it 13.6%. Lengths are
 log-normal (median about 3,000 characters); 70% of texts are Chinese. The same seed gives the same corpus.
 """
 
@@ -26,7 +27,7 @@ from app.store.db import open_db
 ENGLISH_SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "samples" / "public-domain-english.txt"
 HAN_ALPHABET = 4000
 CHINESE_SHARE = 0.7
-ZIPF_S = 1.05
+ZIPF_S, ZIPF_Q = 1.05, 2.7  # exponent and Mandelbrot offset of the rank-frequency law
 CLAUSE_ENDS = ("，", "，", "，", "。", "；", "\n")
 AUTHORS = tuple(f"Author {i}" for i in range(40))
 COLLECTIONS = ("Poems", "Letters", "Essays", "Annals", "Sutras", "Novels", "Notes", "Plays")
@@ -78,8 +79,8 @@ def texts(megabytes: float, seed: int = 0) -> Iterator[TextRecord]:
 
 
 def zipf_weights(n: int) -> np.ndarray:
-    """Probabilities of ranks 1..n under Zipf's law with exponent ZIPF_S."""
-    weights = 1.0 / np.arange(1, n + 1) ** ZIPF_S
+    """Probabilities of ranks 1..n under the Zipf-Mandelbrot law 1/(rank + ZIPF_Q)^ZIPF_S."""
+    weights = 1.0 / (np.arange(1, n + 1) + ZIPF_Q) ** ZIPF_S
     return weights / weights.sum()
 
 

@@ -2,25 +2,25 @@
 
 Ranking plan (the p95 <= 50 ms target at 100 MB): BM25 scores every matching text, which costs ~280 ms for a
 character found in every text, while the count and the first page in text order cost a few milliseconds. So a
-search counts its matching texts first and ranks them by BM25 only when there are at most RANK_LIMIT of them;
-past that, the page lists texts in document order and says so (`SearchPage.ranked` is False), as a concordance
-would. Offsets come from the shadow (app/corpus/shadow.py): matches are found in the stored shadow of each text
-and mapped back through its position map, so [start, end) are exact offsets of the original body.
+search first counts its matching texts up to RANK_LIMIT + 1 and ranks them by BM25 only when there are at most
+RANK_LIMIT; past that, it counts them all and lists them in document order, and says so (`SearchPage.ranked` is
+False), as a concordance would. Offsets are exact offsets of the original body, found as app/corpus/occurrences.py explains.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
-import numpy as np
 from sqlite_utils import Database
 
+from app.corpus.occurrences import first_spans, occurrences
 from app.corpus.query import Phrase, parse, phrases
 from app.corpus.records import Hit, TextRecord
-from app.corpus.shadow import unpack_starts
 from app.corpus.store import (
     TextFilter, add_text, content_hash, corpus_id, delete_text, filter_sql, fold_of, replace_text, resolve_corpus,
     text_hashes,
@@ -32,7 +32,7 @@ RANK_LIMIT = 1000
 SNIPPET_CONTEXT = 40  # characters of the original on each side of a match
 MARKS = ("«", "»")  # around the match in a snippet; the parts are also given apart in Hit.extra
 MANUSCRIPT = "Manuscript"
-_BATCH = 100  # texts whose shadows are read per query while finding every occurrence
+_TITLES = 500  # titles read at a time while hits stream out
 _SPACES = re.compile(r"\s+")
 
 
@@ -57,19 +57,19 @@ def search(db: Database, query: str, corpus: str | int | None = None, filters: T
     """Texts matching `query`, a page at a time, each with its first match and a snippet of the original around it."""
     parsed = parse(query, fold_of(db))
     match, (where, params) = parsed.to_match(), filter_sql(resolve_corpus(db, corpus), filters)
-    total = _count(db, match, where, params)
-    ranked = total <= RANK_LIMIT
-    score, order = ("bm25(texts_fts)", "score, texts.id") if ranked else ("0.0", "texts.id")
-    rows = _execute(
-        db,
-        f"""SELECT texts.id, texts.title, {score} AS score FROM texts_fts
-            CROSS JOIN texts ON texts.id = texts_fts.rowid
-            WHERE texts_fts MATCH ? AND {where} ORDER BY {order} LIMIT ? OFFSET ?""",
-        [match, *params, limit, offset],
-    )
-    wanted = phrases(parsed)
-    firsts = {text_id: next(iter(spans), (0, 0)) for text_id, spans in _spans_of(db, [r[0] for r in rows], wanted)}
-    hits = [_hit(db, text_id, title, score, *firsts.get(text_id, (0, 0))) for text_id, title, score in rows]
+    joined = f"FROM texts_fts CROSS JOIN texts ON texts.id = texts_fts.rowid WHERE texts_fts MATCH ? AND {where}"
+    # Counting stops past RANK_LIMIT: a broad query costs no more than that many texts' worth of index here.
+    first = _execute(db, f"SELECT count(*) FROM (SELECT texts.id {joined} LIMIT {RANK_LIMIT + 1})", [match, *params])
+    ranked = first[0][0] <= RANK_LIMIT
+    if ranked:
+        total = first[0][0]
+        sql = f"SELECT texts.id, bm25(texts_fts) AS score {joined} ORDER BY score, texts.id LIMIT ? OFFSET ?"
+    else:
+        total = _count(db, match, where, params)
+        sql = f"SELECT texts.id, 0.0 {joined} ORDER BY texts_fts.rowid LIMIT ? OFFSET ?"
+    rows = _execute(db, sql, [match, *params, limit, offset])
+    firsts = first_spans(db, [row[0] for row in rows], phrases(parsed))
+    hits = [_hit(db, text_id, score, *firsts.get(text_id, (0, 0))) for text_id, score in rows]
     return SearchPage(query, total, hits, ranked, offset, limit)
 
 
@@ -81,24 +81,15 @@ def find_all(db: Database, query: str, corpus: str | int | None = None, filters:
     """
     parsed = parse(query, fold_of(db))
     match, (where, params) = parsed.to_match(), filter_sql(resolve_corpus(db, corpus), filters)
-    wanted, last, found = phrases(parsed), 0, 0
-    while limit is None or found < limit:
-        rows = _execute(
-            db,
-            f"""SELECT texts.id, texts.title FROM texts_fts CROSS JOIN texts ON texts.id = texts_fts.rowid
-                WHERE texts_fts MATCH ? AND {where} AND texts_fts.rowid > ? ORDER BY texts_fts.rowid LIMIT {_BATCH}""",
-            [match, *params, last],
-        )
-        titles = dict(rows)
-        for text_id, spans in _spans_of(db, list(titles), wanted):
-            for start, end in spans:
-                yield Hit(text_id, start, end, title=titles[text_id])
-                found += 1
-                if limit is not None and found >= limit:
-                    return
-        if len(rows) < _BATCH:
-            return
-        last = rows[-1][0]
+    matching = [row[0] for row in _execute(
+        db, f"""SELECT texts.id FROM texts_fts CROSS JOIN texts ON texts.id = texts_fts.rowid
+                WHERE texts_fts MATCH ? AND {where} ORDER BY texts_fts.rowid""", [match, *params])]
+    # A lone phrase with no filter needs no list of texts: every text where the index has it matches.
+    texts = None if isinstance(parsed, Phrase) and where == "1 = 1" else matching
+    titles = _Titles(db, matching)
+    spans = occurrences(db, phrases(parsed), texts, matching)
+    for text_id, start, end in itertools.islice(spans, limit):
+        yield Hit(text_id, start, end, title=titles[text_id])
 
 
 def sync_manuscript(db: Database) -> int:
@@ -142,10 +133,10 @@ def _sync_document(db: Database, cid: int, held: tuple[int, str] | None, record:
 
 
 def _count(db: Database, match: str, where: str, params: list[Any]) -> int:
-    if where == "1 = 1":  # no corpus or metadata filter: the index alone counts
+    """How many texts match; without a filter the index counts alone, several times faster than through the join."""
+    if where == "1 = 1":
         return _execute(db, "SELECT count(*) FROM texts_fts WHERE texts_fts MATCH ?", [match])[0][0]
-    sql = f"""SELECT count(*) FROM texts_fts CROSS JOIN texts ON texts.id = texts_fts.rowid
-              WHERE texts_fts MATCH ? AND {where}"""
+    sql = f"SELECT count(*) FROM texts_fts CROSS JOIN texts ON texts.id = texts_fts.rowid WHERE texts_fts MATCH ? AND {where}"
     return _execute(db, sql, [match, *params])[0][0]
 
 
@@ -159,55 +150,12 @@ def _execute(db: Database, sql: str, params: list[Any]) -> list[tuple]:
         raise UserError(f"The search cannot be run ({exc}); simplify it or quote its words.") from exc
 
 
-def _spans_of(db: Database, text_ids: list[int], wanted: list[Phrase]) -> Iterator[tuple[int, list[tuple[int, int]]]]:
-    """For each text, in the order given, the sorted [start, end) offsets of every occurrence of the phrases."""
-    if not text_ids:
-        return
-    ids = "[" + ",".join(str(i) for i in text_ids) + "]"
-    rows = db.execute(
-        "SELECT text_id, shadow, positions FROM text_shadows WHERE text_id IN (SELECT value FROM json_each(?))", [ids]
-    ).fetchall()
-    shadows = {text_id: (shadow, positions) for text_id, shadow, positions in rows}
-    for text_id in text_ids:
-        if text_id in shadows:
-            shadow, positions = shadows[text_id]
-            yield text_id, locate(shadow, unpack_starts(positions), wanted)
-
-
-def locate(shadow: str, starts: np.ndarray, wanted: list[Phrase]) -> list[tuple[int, int]]:
-    """The original [start, end) of each occurrence of the phrases in a shadow whose tokens start at `starts`."""
-    spans = set()
-    for phrase in wanted:
-        first, counted = 0, 0  # the token index at shadow offset `counted`, advanced match by match
-        for at, length in _occurrences(shadow, phrase):
-            first, counted = first + shadow.count(" ", counted, at), at
-            tail = shadow.rfind(" ", at, at + length) + 1 or at  # where the phrase's last token begins
-            last = first + len(phrase.tokens) - 1
-            spans.add((int(starts[first]), int(starts[last]) + at + length - tail))
-    return sorted(spans)
-
-
-def _occurrences(shadow: str, phrase: Phrase) -> Iterator[tuple[int, int]]:
-    """(offset, length) in the shadow of each non-overlapping occurrence of a phrase, on token boundaries."""
-    needle = " ".join(phrase.tokens)
-    at = shadow.find(needle)
-    while at >= 0:
-        end = at + len(needle)
-        if phrase.prefix:
-            space = shadow.find(" ", end)
-            end = len(shadow) if space < 0 else space
-        if (at == 0 or shadow[at - 1] == " ") and (end == len(shadow) or shadow[end] == " "):
-            yield at, end - at
-            at = shadow.find(needle, end)
-        else:
-            at = shadow.find(needle, at + 1)
-
-
-def _hit(db: Database, text_id: int, title: str, score: float, start: int, end: int) -> Hit:
+def _hit(db: Database, text_id: int, score: float, start: int, end: int) -> Hit:
     """A hit with its snippet, cut from the original body in SQL so a long text is never read whole."""
     lo = max(0, start - SNIPPET_CONTEXT)
-    left, middle, right, chars, author, date = db.execute(
-        "SELECT substr(body, ?, ?), substr(body, ?, ?), substr(body, ?, ?), chars, author, date FROM texts WHERE id = ?",
+    left, middle, right, chars, title, author, date = db.execute(
+        """SELECT substr(body, ?, ?), substr(body, ?, ?), substr(body, ?, ?), chars, title, author, date
+           FROM texts WHERE id = ?""",
         [lo + 1, start - lo, start + 1, end - start, end + 1, SNIPPET_CONTEXT, text_id],
     ).fetchone()
     left, right = _SPACES.sub(" ", left), _SPACES.sub(" ", right)
@@ -215,3 +163,18 @@ def _hit(db: Database, text_id: int, title: str, score: float, start: int, end: 
     snippet = ("…" if lo else "") + left + MARKS[0] + middle + MARKS[1] + right + more
     extra = {"snippet": snippet, "left": left, "match": middle, "right": right, "author": author, "date": date}
     return Hit(text_id, start, end, title=title, score=-float(score), extra=extra)
+
+
+class _Titles:
+    """The titles of the matching texts, read a batch at a time as hits reach them."""
+
+    def __init__(self, db: Database, text_ids: list[int]) -> None:
+        self.db, self.text_ids, self.known = db, text_ids, {}
+
+    def __getitem__(self, text_id: int) -> str:
+        if text_id not in self.known:
+            at = bisect.bisect_left(self.text_ids, text_id)
+            batch = "[" + ",".join(map(str, self.text_ids[at:at + _TITLES])) + "]"
+            self.known.update(self.db.execute(
+                "SELECT id, title FROM texts WHERE id IN (SELECT value FROM json_each(?))", [batch]).fetchall())
+        return self.known.get(text_id, "")

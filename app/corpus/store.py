@@ -48,8 +48,8 @@ class Text:
     encoding: str
     content_hash: str
     chars: int
-    body: str
     created: str
+    body: str
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for --json output."""
@@ -73,6 +73,8 @@ class TextFilter:
 
 
 _TEXT_COLUMNS = ", ".join(f"texts.{f.name}" for f in fields(Text))
+# The columns a record writes (literal names: the SQL built from them carries values only as parameters).
+_WRITTEN = ("title", "author", "collection", "date", "source_path", "format", "encoding", "content_hash", "chars", "body")
 
 
 def content_hash(body: str) -> str:
@@ -111,16 +113,13 @@ def delete_corpus(db: Database, name: str) -> None:
 
 def add_text(db: Database, corpus_id: int, record: TextRecord) -> int | None:
     """Store and index a text; None (and nothing written) when the corpus already holds the same content."""
-    digest = content_hash(record.body)
-    values = [corpus_id, record.title, record.author, record.collection, record.date, record.source_path,
-              record.format, record.encoding, digest, len(record.body), record.body, now_iso()]
+    values = _values(record)
     with db.atomic():
-        if db.execute("SELECT 1 FROM texts WHERE corpus_id = ? AND content_hash = ?", [corpus_id, digest]).fetchone():
+        if db.execute("SELECT 1 FROM texts WHERE corpus_id = ? AND content_hash = ?", [corpus_id, values[-3]]).fetchone():
             return None
         cursor = db.execute(
-            """INSERT INTO texts (corpus_id, title, author, collection, date, source_path, format, encoding,
-                                  content_hash, chars, body, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            values,
+            f"INSERT INTO texts (corpus_id, {', '.join(_WRITTEN)}, created) VALUES (?, {', '.join('?' * len(_WRITTEN))}, ?)",
+            [corpus_id, *values, now_iso()],
         )
         text_id = int(cursor.lastrowid)
         index_text(db, text_id, record.body)
@@ -129,15 +128,15 @@ def add_text(db: Database, corpus_id: int, record: TextRecord) -> int | None:
 
 def replace_text(db: Database, text_id: int, record: TextRecord) -> None:
     """Give a stored text a new body and metadata, and index it again (IntegrityError if the corpus has that body)."""
-    values = [record.title, record.author, record.collection, record.date, record.source_path, record.format,
-              record.encoding, content_hash(record.body), len(record.body), record.body, text_id]
     with db.atomic():
-        db.execute(
-            """UPDATE texts SET title = ?, author = ?, collection = ?, date = ?, source_path = ?, format = ?,
-                                encoding = ?, content_hash = ?, chars = ?, body = ? WHERE id = ?""",
-            values,
-        )
+        db.execute(f"UPDATE texts SET {', '.join(f'{c} = ?' for c in _WRITTEN)} WHERE id = ?", [*_values(record), text_id])
         index_text(db, text_id, record.body)
+
+
+def _values(record: TextRecord) -> list[Any]:
+    """The values of the _WRITTEN columns for a record (its hash third from the end)."""
+    return [record.title, record.author, record.collection, record.date, record.source_path, record.format,
+            record.encoding, content_hash(record.body), len(record.body), record.body]
 
 
 def delete_text(db: Database, text_id: int) -> None:

@@ -75,8 +75,8 @@ def m003_corpus(db: Database) -> None:
             encoding TEXT NOT NULL DEFAULT '',
             content_hash TEXT NOT NULL,
             chars INTEGER NOT NULL,
-            body TEXT NOT NULL,
             created TEXT NOT NULL,
+            body TEXT NOT NULL,
             UNIQUE (corpus_id, content_hash)
         )"""
     )
@@ -84,12 +84,13 @@ def m003_corpus(db: Database) -> None:
         db.execute(f"CREATE INDEX texts_{column} ON texts (corpus_id, {column})")
     # The shadow: the folded body with each CJK character a token and punctuation gone (app/corpus/shadow.py);
     # `positions` maps its tokens back to offsets of the original body; `fold` names the fold that made it.
+    # Long values go last: SQLite reaches a column by walking the overflow pages of every column before it.
     db.execute(
         """CREATE TABLE text_shadows (
             text_id INTEGER PRIMARY KEY REFERENCES texts (id) ON DELETE CASCADE,
-            shadow TEXT NOT NULL,
+            fold TEXT NOT NULL,
             positions BLOB NOT NULL,
-            fold TEXT NOT NULL
+            shadow TEXT NOT NULL
         )"""
     )
     # External content: the index reads its text from text_shadows, so the shadow is stored once; the
