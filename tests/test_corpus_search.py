@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
@@ -13,9 +14,9 @@ from app.corpus.records import TextRecord
 from app.corpus.sample import texts as sample_texts
 from app.corpus.search import MANUSCRIPT, find_all, search, sync_manuscript
 from app.corpus.shadow import build_shadow
-from app.corpus.store import TextFilter, add_text, corpus_id, fold_of, iter_texts
+from app.corpus.store import TextFilter, add_text, corpus_id, fold_of, iter_texts, reindex
 from app.errors import UserError
-from app.store import create_document, open_memory_db, save_body, trash_document
+from app.store import create_document, open_db, open_memory_db, save_body, trash_document
 
 POEM = "床前明月光，\n疑是地上霜。\n舉頭望明月，低頭思故鄉。"  # traditional 舉, 頭, 鄉
 SIMPLIFIED = "我们说话，为人民服务。"
@@ -165,3 +166,23 @@ def test_manuscript_mirrors_documents_and_reindexes_only_changes() -> None:
     assert sync_manuscript(db) == 2
     assert _titles(db, "heron") == [] and _titles(db, "egret") == ["Draft"]
     assert [t.source_path for t in iter_texts(db, MANUSCRIPT)] == [f"doc:{first.id}"]
+
+
+def test_find_all_merges_the_phrases_of_a_query_and_honours_filters(db: Database) -> None:
+    spans = [(h.title, POEM[h.start:h.end]) for h in find_all(db, "明月 OR 霜 OR 月")]
+    assert spans == [("Quiet night", "明月"), ("Quiet night", "月"), ("Quiet night", "霜"),
+                     ("Quiet night", "明月"), ("Quiet night", "月")]
+    assert {h.title for h in find_all(db, "truth")} == {"Pride", "Wives"}
+    assert {h.title for h in find_all(db, "truth", filters=TextFilter(author="Gaskell"))} == {"Wives"}
+    assert {h.title for h in find_all(db, "truth NOT daughters")} == {"Pride"}
+    assert {h.title for h in find_all(db, "wi* daughters")} == {"Wives"}
+    assert [ENGLISH[h.start:h.end] for h in find_all(db, "wi*", corpus="prose") if h.title == "Pride"] == ["wife"]
+
+
+def test_a_users_variant_table_applies_after_reindexing(home: Path) -> None:
+    db = open_db(home)
+    add_text(db, corpus_id(db, "c"), TextRecord(title="Ox", body="丒年"))
+    assert _titles(db, "丑年") == []
+    (home / "variants.tsv").write_text("丒\t丑\n", encoding="utf-8")
+    assert reindex(db) == 1 and reindex(db) == 0
+    assert _titles(db, "丑年") == ["Ox"]
