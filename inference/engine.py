@@ -14,7 +14,7 @@ from inference import backends
 from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, TextBackend
 from inference.models import ModelInfo
 from inference.protocol import BadRequest, Cancelled, NoModel
-from inference.story import MIN_TEXT_CHARS, StoryNotes
+from inference.story import MIN_TEXT_CHARS, NEAR_TEXT_CHARS, StoryNotes
 from inference.tasks import Prompt, TaskInput, build_prompt
 from inference.tasks import validate as validate_task
 
@@ -224,9 +224,10 @@ class Engine:
         return (prompt, text, *self._measure(text))
 
     def _fit(self, params: GenerateParams) -> tuple[Prompt, str, int, list[int], list[str]]:
-        """Make prompt + answer fit the context. What goes, in this order: story entries, the one whose key was seen
-        farthest before the cursor first; then the text farthest from the cursor, down to MIN_TEXT_CHARS when story
-        notes share the prompt (as far as needed when none do). The notes themselves are always given."""
+        """Make prompt + answer fit the context. What goes, in this order, when story entries share the prompt: the
+        text beyond NEAR_TEXT_CHARS of the cursor; the entries, the one whose key was seen farthest before the cursor
+        first; then text down to MIN_TEXT_CHARS. Without entries the text goes as far as needed (to MIN_TEXT_CHARS
+        beside notes). The notes themselves are always given."""
         budget = self.backend.n_ctx - params.max_tokens - CONTEXT_MARGIN
         if budget <= 0:
             raise BadRequest(f"max_tokens {params.max_tokens} leaves no room for a prompt in a context of {self.backend.n_ctx} tokens.")
@@ -234,15 +235,32 @@ class Engine:
         prompt, text, n, ids = self._attempt(params, story)
         if n <= budget or params.raw_prompt is not None:
             return prompt, text, n, ids, []
+        near, cut = params, []
+        if story is not None and story.entries:
+            # Text far back matters less than an entry whose key is near the cursor (World Info's rule):
+            # first the text beyond NEAR_TEXT_CHARS goes, then entries, then text down to the floor.
+            near, cut = self._near_text(params)
+            prompt, text, n, ids = self._attempt(near, story)
+            if n <= budget:
+                return prompt, text, n, ids, cut
         left_out: list[str] = []
         while story is not None and story.entries and n > budget:
             story, entry = story.without_oldest()
             left_out.append(entry.name)
-            prompt, text, n, ids = self._attempt(params, story)
+            prompt, text, n, ids = self._attempt(near, story)
         notes = [f"The context was too short for every story entry: left out {', '.join(left_out)}."] if left_out else []
         if n <= budget:
-            return prompt, text, n, ids, notes
+            return prompt, text, n, ids, [*cut, *notes]
         return self._shorten_text(params, story, budget, n, notes)
+
+    def _near_text(self, params: GenerateParams) -> tuple[GenerateParams, list[str]]:
+        """The request with only the NEAR_TEXT_CHARS nearest the cursor (when there is more), and a note of the cut."""
+        if len(params.text) <= NEAR_TEXT_CHARS:
+            return params, []
+        cursor = len(params.text) if params.cursor is None else params.cursor
+        fitted = fit_around_cursor(params.text, cursor, NEAR_TEXT_CHARS, before_only=params.task == "continue")
+        moved = None if params.cursor is None else params.cursor - fitted.cut_before
+        return replace(params, text=fitted.text, cursor=moved), [fitted.note()]
 
     def _shorten_text(self, params: GenerateParams, story: StoryNotes | None, budget: int, n: int, notes: list[str]) -> tuple[Prompt, str, int, list[int], list[str]]:
         """Shrink the text until the prompt fits, keeping what is nearest the cursor and, beside notes, the floor."""

@@ -14,6 +14,9 @@ from inference.protocol import BadRequest
 # When story notes share the prompt, the text before the cursor is never cut below this many characters
 # (about two paragraphs): a continuation needs the sentence it continues more than any note.
 MIN_TEXT_CHARS = 1000
+# Beside matched entries, text farther than this from the cursor is cut before any entry is (about two pages):
+# an entry whose key was just written says more than a chapter long past.
+NEAR_TEXT_CHARS = 8000
 
 
 @dataclass(frozen=True)

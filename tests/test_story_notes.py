@@ -139,3 +139,18 @@ def test_the_worker_takes_the_notes_on_the_wire_and_refuses_bad_ones(home: Path,
         assert done.result["prompt"] == f"{NOTES}\n\nMara: Mara is seventeen and counts the ships.{NOTES_BREAK}{document}"
         bad = list(client.events(client.send("generate", task="continue", text="x", notes={"text": 3}), timeout=30))
         assert isinstance(bad[-1], Error) and bad[-1].code == "bad_request"
+
+
+def test_in_a_long_document_the_far_text_goes_before_an_entry_keyed_near_the_cursor(monkeypatch) -> None:
+    """World Info's rule: a chapter long past says less than the entry whose key was just written."""
+    import inference.story
+
+    monkeypatch.setattr("inference.engine.NEAR_TEXT_CHARS", 2000)  # the fake backend's context is 4,096 bytes
+    assert inference.story.NEAR_TEXT_CHARS > 2000
+    story = Story(NOTES, (entry("Mara", "Mara", "Mara is seventeen and counts the ships."),))
+    document = "The sea was grey and the wind was cold. " * 150 + "At dawn Mara climbed the stairs."
+    result = generate(story, document)
+    assert "Mara is seventeen" in result["prompt"]  # the entry stayed
+    kept = result["prompt"].split(NOTES_BREAK)[1]
+    assert document.endswith(kept) and len(kept) <= 2000 < len(document)  # only the far text went
+    assert "left out" in result["notes"][0] and "story entry" not in " ".join(result["notes"])
