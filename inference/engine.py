@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -12,10 +13,11 @@ from typing import Callable, Iterator
 
 from inference import backends
 from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, TextBackend
+from inference.degenerate import ECHO_NOTE, REPETITION_NOTE, AnswerGuard
 from inference.models import ModelInfo
 from inference.protocol import BadRequest, Cancelled, NoModel
 from inference.story import MIN_TEXT_CHARS, NEAR_TEXT_CHARS, StoryNotes
-from inference.tasks import Prompt, TaskInput, build_prompt
+from inference.tasks import ECHO_CHECKS, Prompt, TaskInput, build_prompt
 from inference.tasks import validate as validate_task
 
 log = logging.getLogger(__name__)
@@ -166,7 +168,20 @@ class Engine:
         return prompt
 
     def generate(self, params: GenerateParams, emit: Callable[[str, int], None], cancel: threading.Event) -> Outcome:
-        """Run one generation, streaming whole characters through `emit(text, n_tokens)`."""
+        """Run one generation, streaming whole characters through `emit(text, n_tokens)`.
+
+        An answer that only echoes the writer's text is never shown: it is asked again once with another seed
+        (not when greedy, which would echo again), then reported with an empty output.
+        """
+        outcome = self._generate_once(params, emit, cancel)
+        if outcome.stop_reason == "echo" and not params.sampling().greedy:
+            seed = (params.seed + 1) if params.seed is not None else random.randrange(2**31)
+            outcome = self._generate_once(replace(params, seed=seed), emit, cancel)
+            outcome.stats["retry_seed"] = seed
+        outcome.notes += [note for reason, note in _NOTES.items() if outcome.stop_reason == reason]
+        return outcome
+
+    def _generate_once(self, params: GenerateParams, emit: Callable[[str, int], None], cancel: threading.Event) -> Outcome:
         if self.model is None:
             raise NoModel("No model is loaded; send load_model first.")
         t_start = time.perf_counter()
@@ -174,7 +189,7 @@ class Engine:
         if cancel.is_set():
             raise Cancelled("Generation was stopped.")
         stats = GenerationStats(prompt_tokens=n_prompt)
-        stream = _TextStream(prompt, emit)
+        stream = _TextStream(prompt, emit, _guard(params, prompt))
         t_first = t_last = None
         stop_reason = "length"
         context = RequestContext(params.doc_key, params.speculative, params.task, cancel)
@@ -185,12 +200,13 @@ class Engine:
             t_first = t_first or now
             t_last = now
             if stream.feed(piece):
-                stop_reason = "stop"
+                stop_reason = stream.reason or "stop"
                 break
         else:
             if stats.finish or stats.generated_tokens < params.max_tokens:
                 stop_reason = stats.finish or "end"
         stream.finish()
+        stop_reason = stream.reason or stop_reason
         return Outcome(prompt_text, stream.output(), self.model.name, stop_reason, _stats(stats, t_start, t_first, t_last), notes)
 
     def _answer(self, prompt: Prompt, ids: list[int], sampling: SamplingParams, stats: GenerationStats, context: RequestContext) -> Iterator[bytes | str]:
@@ -310,13 +326,16 @@ def _next_boundary(text: str, start: int, limit: int) -> int:
 
 
 class _TextStream:
-    """Turns token bytes into whole characters, holding back text that may be the start of a stop string."""
+    """Turns token bytes into whole characters, holding back text that may be the start of a stop string, and what
+    the guard (inference/degenerate.py) holds: a scaffold label, a loop forming, an echo of the writer's text."""
 
-    def __init__(self, prompt: Prompt, emit: Callable[[str, int], None]) -> None:
+    def __init__(self, prompt: Prompt, emit: Callable[[str, int], None], guard: AnswerGuard | None = None) -> None:
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.stop = prompt.stop
         self.strip = prompt.strip_output
         self.emit = emit
+        self.guard = guard
+        self.reason = ""  # "repetition" or "echo" when the guard ended the answer
         self.text = prompt.output_prefix
         self.prefix_len = len(prompt.output_prefix)
         self.sent = 0
@@ -326,7 +345,7 @@ class _TextStream:
             self.sent = len(prompt.output_prefix)
 
     def feed(self, data: bytes | str) -> bool:
-        """Add one token's bytes (or a server's piece of text); return True when a stop string has been reached."""
+        """Add one token's bytes (or a server's piece of text); return True when a stop string or a loop ends the answer."""
         self.pending_tokens += 1
         self.text += data if isinstance(data, str) else self.decoder.decode(data)
         # A stop string only counts after the answer has begun: a base model often opens with a newline.
@@ -335,11 +354,24 @@ class _TextStream:
             pos = self.text.find(stop, body_start)
             if pos >= 0:
                 self.text = self.text[:pos]
-                self._flush(len(self.text))
-                return True
-        hold = max((len(s) - 1 for s in self.stop), default=0)
-        self._flush(max(self.sent, len(self.text) - hold) if hold else len(self.text))
-        return False
+                return True  # finish() shows the rest, once the guard has seen the whole answer
+        return self._guarded(hold=max((len(s) - 1 for s in self.stop), default=0), final=False)
+
+    def _guarded(self, hold: int, final: bool) -> bool:
+        """Show the text but its last `hold` characters, as far as the guard allows; True when the guard ended the answer."""
+        check = self.guard.check(self.text, final) if self.guard is not None else None
+        if check is not None:
+            self.text = check.text  # a leading label removed
+        upto = max(self.sent, len(self.text) - hold)
+        if check is not None and check.cut is not None:
+            self.reason = check.reason
+            # What was shown stays: a cut drops the loop's tail (and the space before it), never text already sent.
+            self.text = self.text[: max(self.sent, len(self.text[: check.cut].rstrip()))]
+            upto = len(self.text)
+        elif check is not None:
+            upto = min(upto, check.safe)
+        self._flush(upto)
+        return bool(check and check.cut is not None)
 
     def _flush(self, upto: int) -> None:
         if upto <= self.sent:
@@ -355,12 +387,26 @@ class _TextStream:
 
     def finish(self) -> None:
         self.text += self.decoder.decode(b"", final=True)
+        if not self.reason:
+            self._guarded(hold=0, final=True)
         if self.strip:
             self.text = self.text.rstrip()
         self._flush(len(self.text))
 
     def output(self) -> str:
         return self.text.strip() if self.strip else self.text
+
+
+def _guard(params: GenerateParams, prompt: Prompt) -> AnswerGuard | None:
+    """The guard of a task's answer; a raw prompt's answer (benchmarks, serve) is the model's own, unguarded."""
+    if params.raw_prompt is not None:
+        return None
+    story = params.story()
+    source = params.text + ("\n" + story.render() if story else "")
+    return AnswerGuard(prompt.labels, source, ECHO_CHECKS.get(params.task, ""), len(prompt.output_prefix))
+
+
+_NOTES = {"repetition": REPETITION_NOTE, "echo": ECHO_NOTE}
 
 
 def _stats(stats: GenerationStats, t_start: float, t_first: float | None, t_last: float | None) -> dict:

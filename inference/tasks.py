@@ -8,6 +8,9 @@ from typing import Callable
 TASKS = ("continue", "rewrite", "proofread", "summarize", "translate", "outline", "brainstorm", "instruct")
 REWRITE_STYLES = ("plainer", "more formal", "shorter", "longer")
 BRAINSTORM_KINDS = ("titles", "ideas")
+# What makes an answer an echo of the writer's text (inference/degenerate.py): "copy", being mostly a copy of it;
+# "same", being it unchanged. Proofreading a correct text rightly gives it back; titles and outlines may quote it.
+ECHO_CHECKS = {"continue": "copy", "summarize": "copy", "translate": "copy", "instruct": "copy", "rewrite": "same"}
 # Between a base model's story notes and its prompt: a scene break, so the notes read as background, not as the story.
 NOTES_BREAK = "\n\n***\n\n"
 NOTES_INTRO = "Notes on the story (background for you; do not repeat them):"
@@ -34,6 +37,7 @@ class Prompt:
     stop: tuple[str, ...] = ()
     strip_output: bool = True  # continuations keep their leading space; answers do not
     output_prefix: str = ""  # text the prompt already began for the model (a list's "1.")
+    labels: tuple[str, ...] = ()  # the few-shot scaffold's labels ("Original", "Corrected"): never part of an answer
 
 
 # One worked example per task: a 270M base model copies the shape of what it sees far better
@@ -115,10 +119,16 @@ def _before_cursor(t: TaskInput) -> str:
     return t.text if t.cursor is None else t.text[: t.cursor]
 
 
+def _scaffold_stops(labels: tuple[str, ...], text: str) -> tuple[str, ...]:
+    """Where an answer ends: the blank line between examples, or any label of the scaffold, on a new line or run on
+    in the same one — except a label the writer's own text has, which may well be in the answer too."""
+    return ("\n\n", *(f"{sep}{label}:" for label in labels if f"{label}:" not in text for sep in ("\n", " ")))
+
+
 def _pair_prompt(header: str, left: str, right: str, example: tuple[str, str], text: str) -> Prompt:
     """A one-shot prompt of labelled pairs; generation stops at the next blank line or label."""
     shot = f"{header}\n\n{left}: {example[0]}\n{right}: {example[1]}\n\n{left}: {text.strip()}\n{right}:"
-    return Prompt(text=shot, stop=("\n\n", f"\n{left}:"))
+    return Prompt(text=shot, stop=_scaffold_stops((left, right), text), labels=(left, right))
 
 
 def _continue(t: TaskInput) -> Prompt:
@@ -148,7 +158,8 @@ def _translate(t: TaskInput) -> Prompt:
 def _outline(t: TaskInput) -> Prompt:
     topic = t.text.strip() or t.instruction.strip()
     shot = f"Topic: {_OUTLINE_EXAMPLE[0]}\nOutline:\n{_OUTLINE_EXAMPLE[1]}\n\nTopic: {topic}\nOutline:\n1."
-    return Prompt(text=shot, stop=("\n\n", "\nTopic:"), strip_output=False, output_prefix="1.")
+    labels = ("Topic", "Outline")
+    return Prompt(text=shot, stop=_scaffold_stops(labels, topic), strip_output=False, output_prefix="1.", labels=labels)
 
 
 def _brainstorm(t: TaskInput) -> Prompt:
@@ -156,7 +167,8 @@ def _brainstorm(t: TaskInput) -> Prompt:
     example = _BRAINSTORM_EXAMPLES[kind]
     subject = t.text.strip() or t.instruction.strip()
     shot = f"Subject: {example[0]}\n{kind.capitalize()}:\n{example[1]}\n\nSubject: {subject}\n{kind.capitalize()}:\n1."
-    return Prompt(text=shot, stop=("\n\n", "\nSubject:"), strip_output=False, output_prefix="1.")
+    labels = ("Subject", kind.capitalize())
+    return Prompt(text=shot, stop=_scaffold_stops(labels, subject), strip_output=False, output_prefix="1.", labels=labels)
 
 
 def _instruct(t: TaskInput) -> Prompt:
@@ -165,7 +177,8 @@ def _instruct(t: TaskInput) -> Prompt:
         "Response: The dog tore across the field, ears flying.\n\n"
         f"Instruction: {t.instruction.strip()}\nText: {t.text.strip()}\nResponse:"
     )
-    return Prompt(text=shot, stop=("\n\n", "\nInstruction:"))
+    labels = ("Instruction", "Text", "Response")
+    return Prompt(text=shot, stop=_scaffold_stops(labels, t.instruction + "\n" + t.text), labels=labels)
 
 
 _BASE_BUILDERS: dict[str, Callable[[TaskInput], Prompt]] = {

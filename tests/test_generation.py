@@ -32,9 +32,11 @@ def bare_greedy(model: Path, prompt: str, n: int) -> str:
     return text
 
 
-def worker_greedy(client: WorkerClient, prompt: str, n: int) -> tuple[str, dict]:
+def worker_greedy(client: WorkerClient, prompt: str, n: int, task: str | None = None) -> tuple[str, dict]:
+    """Greedy text through the worker: the raw prompt, as bare llama-cpp-python gets it, or the prompt as a task's text."""
+    request = {"task": task, "text": prompt} if task else {"raw_prompt": prompt}
     tokens, done = [], None
-    for event in client.events(client.send("generate", task="continue", text=prompt, max_tokens=n, temperature=0, speculative="off"), timeout=120):
+    for event in client.events(client.send("generate", **request, max_tokens=n, temperature=0, speculative="off"), timeout=120):
         if isinstance(event, Token):
             tokens.append(event.text)
         elif isinstance(event, Error):
@@ -43,7 +45,7 @@ def worker_greedy(client: WorkerClient, prompt: str, n: int) -> tuple[str, dict]
             done = event
     assert isinstance(done, Done)
     assert "".join(tokens) == done.result["output"]
-    return done.result["output"], done.result["stats"]
+    return done.result["output"], done.result["stats"] | {"stop_reason": done.result["stop_reason"]}
 
 
 def test_tiny_model_worker_equals_bare(home: Path, tiny_model: Path) -> None:
@@ -66,8 +68,12 @@ def test_embedded_worker_equals_bare_token_for_token(home: Path, embedded_model:
     with WorkerClient(home=home) as client:
         client.call("load_model", model=str(embedded_model), n_ctx=2048, timeout=120)
         output, stats = worker_greedy(client, PROMPT, 40)
-    assert output == bare_greedy(embedded_model, PROMPT, 40)
+        continued, guarded = worker_greedy(client, PROMPT, 40, task="continue")
+    bare = bare_greedy(embedded_model, PROMPT, 40)
+    assert output == bare
     assert stats["generated_tokens"] == 40 and stats["tokens_per_s"] > 0 and stats["ttft_ms"] > 0
+    # As a task, the loop greedy decoding falls into here is cut after its first round: the same text, shorter.
+    assert bare.startswith(continued) and guarded["stop_reason"] in ("repetition", "length")
 
 
 @pytest.mark.embedded

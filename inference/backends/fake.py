@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections import deque
@@ -16,17 +17,19 @@ END = 256  # one id past the 256 byte tokens
 class FakeBackend(Backend):
     """Yields enqueued replies token by token; with nothing queued it echoes a fixed sentence.
 
-    `SCRIPTORIUM_FAKE_REPLY` scripts the reply and `SCRIPTORIUM_FAKE_DELAY_MS` paces tokens
-    when the fake runs inside a worker process started by a test.
+    When the fake runs inside a worker process started by a test, `SCRIPTORIUM_FAKE_REPLIES` (a JSON list)
+    scripts its first replies, `SCRIPTORIUM_FAKE_REPLY` every one after them, and `SCRIPTORIUM_FAKE_DELAY_MS`
+    paces tokens.
     """
 
     name = "fake"
 
     def __init__(self) -> None:
-        self.replies: deque[str] = deque()
+        self.replies: deque[str] = deque(json.loads(os.environ.get("SCRIPTORIUM_FAKE_REPLIES", "[]")))
         self.delay_s = float(os.environ.get("SCRIPTORIUM_FAKE_DELAY_MS", "0")) / 1000
         self.default_reply = os.environ.get("SCRIPTORIUM_FAKE_REPLY", "The quick brown fox jumps over the lazy dog.")
         self.prompts: list[list[int]] = []
+        self.sampling: list[SamplingParams] = []  # each generate call's, to check what a retry asked for
 
     def enqueue(self, replies: list[str]) -> None:
         """Script the next replies, one per generate call."""
@@ -50,6 +53,7 @@ class FakeBackend(Backend):
 
     def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[int]:
         self.prompts.append(list(prompt))
+        self.sampling.append(params)
         stats.prompt_tokens = len(prompt)
         reply = self.replies.popleft() if self.replies else self.default_reply
         for token in list(reply.encode("utf-8"))[: params.max_tokens]:
