@@ -29,13 +29,14 @@ from app.store.revisions import (
     save_body,
 )
 from app.store.settings import delete_setting, get_document_setting, get_setting, set_document_setting, set_setting
+from app.store.task_scores import TaskScore, save_task_scores, task_scores
 
 __all__ = [
     "AUTOSAVE", "AUTOSAVE_WINDOW", "DB_NAME", "FORMATS",
-    "Document", "DocumentInfo", "Generation", "Revision", "RevisionInfo",
+    "Document", "DocumentInfo", "Generation", "Revision", "RevisionInfo", "TaskScore",
     "add_word", "create_document", "db_path", "delete_setting", "dictionary_words", "empty_trash", "get_document",
     "get_document_setting", "get_generation",
     "get_revision", "get_setting", "list_documents", "list_generations", "list_revisions", "log_generation",
     "open_db", "open_memory_db", "remove_word", "rename_document", "restore_document", "restore_revision", "save_body",
-    "schema_version", "session_key", "set_document_setting", "set_setting", "trash_document",
+    "save_task_scores", "schema_version", "session_key", "set_document_setting", "set_setting", "task_scores", "trash_document",
 ]

@@ -181,6 +181,21 @@ def m006_story_notes(db: Database) -> None:
     db.execute("ALTER TABLE revisions ADD COLUMN notes TEXT")
 
 
+@migrations()
+def m007_task_scores(db: Database) -> None:
+    """What `scriptorium bench tasks` measured of a model (keyed by its checksum): checks passed of those run, per task."""
+    db.execute(
+        """CREATE TABLE task_scores (
+            model_sha256 TEXT NOT NULL,
+            task TEXT NOT NULL,
+            passed INTEGER NOT NULL,
+            total INTEGER NOT NULL CHECK (total > 0 AND passed BETWEEN 0 AND total),
+            measured_at TEXT NOT NULL,
+            PRIMARY KEY (model_sha256, task)
+        )"""
+    )
+
+
 def names() -> list[str]:
     """Names of every migration this version knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]
