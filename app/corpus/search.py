@@ -4,7 +4,8 @@ Ranking plan (the p95 <= 50 ms target at 100 MB): BM25 scores every matching tex
 character found in every text, while the count and the first page in text order cost a few milliseconds. So a
 search first counts its matching texts up to RANK_LIMIT + 1 and ranks them by BM25 only when there are at most
 RANK_LIMIT; past that, it counts them all and lists them in document order, and says so (`SearchPage.ranked` is
-False), as a concordance would. Offsets are exact offsets of the original body, found as app/corpus/occurrences.py explains.
+False), as a concordance would. Offsets are exact offsets of the original body, found as app/corpus/occurrences.py
+explains.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def search(db: Database, query: str, corpus: str | int | None = None, filters: T
     """Texts matching `query`, a page at a time, each with its first match and a snippet of the original around it."""
     parsed = parse(query, fold_of(db))
     match, (where, params) = parsed.to_match(), filter_sql(resolve_corpus(db, corpus), filters)
-    joined = f"FROM texts_fts CROSS JOIN texts ON texts.id = texts_fts.rowid WHERE texts_fts MATCH ? AND {where}"
+    joined = _matching(where)
     # Counting stops past RANK_LIMIT: a broad query costs no more than that many texts' worth of index here.
     first = _execute(db, f"SELECT count(*) FROM (SELECT texts.id {joined} LIMIT {RANK_LIMIT + 1})", [match, *params])
     ranked = first[0][0] <= RANK_LIMIT
@@ -81,9 +82,8 @@ def find_all(db: Database, query: str, corpus: str | int | None = None, filters:
     """
     parsed = parse(query, fold_of(db))
     match, (where, params) = parsed.to_match(), filter_sql(resolve_corpus(db, corpus), filters)
-    matching = [row[0] for row in _execute(
-        db, f"""SELECT texts.id FROM texts_fts CROSS JOIN texts ON texts.id = texts_fts.rowid
-                WHERE texts_fts MATCH ? AND {where} ORDER BY texts_fts.rowid""", [match, *params])]
+    sql = f"SELECT texts.id {_matching(where)} ORDER BY texts_fts.rowid"
+    matching = [row[0] for row in _execute(db, sql, [match, *params])]
     # A lone phrase with no filter needs no list of texts: every text where the index has it matches.
     texts = None if isinstance(parsed, Phrase) and where == "1 = 1" else matching
     titles = _Titles(db, matching)
@@ -125,7 +125,7 @@ def _sync_document(db: Database, cid: int, held: tuple[int, str] | None, record:
     if digest == content_hash(record.body):
         db.execute("UPDATE texts SET title = ?, date = ? WHERE id = ?", [record.title, record.date, text_id])
         return 0
-    if text_hashes(db, cid) & {content_hash(record.body)}:
+    if content_hash(record.body) in text_hashes(db, cid):
         delete_text(db, text_id)  # now the same text as another document's, which stands for both
     else:
         replace_text(db, text_id, record)
@@ -136,8 +136,16 @@ def _count(db: Database, match: str, where: str, params: list[Any]) -> int:
     """How many texts match; without a filter the index counts alone, several times faster than through the join."""
     if where == "1 = 1":
         return _execute(db, "SELECT count(*) FROM texts_fts WHERE texts_fts MATCH ?", [match])[0][0]
-    sql = f"SELECT count(*) FROM texts_fts CROSS JOIN texts ON texts.id = texts_fts.rowid WHERE texts_fts MATCH ? AND {where}"
-    return _execute(db, sql, [match, *params])[0][0]
+    return _execute(db, f"SELECT count(*) {_matching(where)}", [match, *params])[0][0]
+
+
+def _matching(where: str) -> str:
+    """FROM and WHERE of the texts that match (the MATCH parameter first) and meet a filter_sql fragment.
+
+    CROSS JOIN keeps the index as the outer loop: with a plain join SQLite may walk a corpus's texts and run
+    the MATCH once for each of them.
+    """
+    return f"FROM texts_fts CROSS JOIN texts ON texts.id = texts_fts.rowid WHERE texts_fts MATCH ? AND {where}"
 
 
 def _execute(db: Database, sql: str, params: list[Any]) -> list[tuple]:

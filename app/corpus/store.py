@@ -149,12 +149,11 @@ def index_text(db: Database, text_id: int, body: str, fold: Fold | None = None) 
     """(Re)write the shadow of one text, which the triggers carry into the FTS index; inside the caller's transaction."""
     fold = fold or fold_of(db)
     shadow, positions = build_shadow(body, fold).to_row()
-    db.execute(
-        """INSERT INTO text_shadows (text_id, shadow, positions, fold) VALUES (?, ?, ?, ?)
-           ON CONFLICT (text_id) DO UPDATE SET shadow = excluded.shadow, positions = excluded.positions,
-                                               fold = excluded.fold""",
-        [text_id, shadow, positions, fold.signature],
-    )
+    values = [fold.signature, positions, shadow, text_id]
+    if db.execute("UPDATE text_shadows SET fold = ?, positions = ?, shadow = ? WHERE text_id = ?", values).rowcount:
+        return  # the update trigger has re-indexed it
+    db.execute("INSERT INTO text_shadows (fold, positions, shadow, text_id) VALUES (?, ?, ?, ?)", values)
+    db.execute("INSERT INTO texts_fts (rowid, shadow) VALUES (?, ?)", [text_id, shadow])
 
 
 def reindex(db: Database, all_texts: bool = False) -> int:
