@@ -16,6 +16,7 @@ BENCHMARKS = {
     "compress": ("inference.bench.compress", "the quantization sweep of the embedded model: quality against size"),
     "gui": ("app.bench_gui", "event-loop latency of the window while a generation streams"),
     "corpus": ("app.bench_corpus", "corpus import speed, index size, search, concordance and frequency times against targets"),
+    "serve": ("inference.bench.serve", "scriptorium serve against llama-cpp-python's server: throughput, latency, desktop priority"),
 }
 
 
