@@ -9,7 +9,8 @@ from sqlite_utils import Database
 
 from app.corpus.records import TextRecord
 from app.corpus.store import (
-    TextFilter, add_text, content_hash, corpus_id, delete_corpus, get_text, iter_texts, list_corpora, text_hashes,
+    TextFilter, add_text, content_hash, corpus_id, delete_corpus, delete_text, get_text, iter_texts, list_corpora,
+    reindex, replace_text, text_hashes,
 )
 from app.errors import UserError
 from app.store import open_db, open_memory_db
@@ -87,3 +88,16 @@ def test_delete_corpus_removes_its_texts_and_index_rows(home: Path) -> None:
     assert db.execute("SELECT count(*) FROM text_shadows WHERE text_id NOT IN (SELECT id FROM texts)").fetchone()[0] == 0
     with pytest.raises(UserError):
         delete_corpus(db, "c")
+
+
+def test_the_index_stays_in_step_with_the_shadows_through_every_write(home: Path) -> None:
+    db = open_db(home)
+    ids = [_add(db, "c", str(i), f"第{i}回 text {i}") for i in range(5)]
+    replace_text(db, ids[0], TextRecord(title="new", body="全新的 body"))
+    delete_text(db, ids[1])
+    db.execute("DELETE FROM texts WHERE id = ?", [ids[2]])  # as another SQLite tool would: the cascade and triggers
+    reindex(db, all_texts=True)
+    db.execute("INSERT INTO texts_fts (texts_fts) VALUES ('integrity-check')")  # raises if the index disagrees
+    matched = db.execute("SELECT rowid FROM texts_fts WHERE texts_fts MATCH '\"第 3 回\"'").fetchall()
+    assert matched == [(ids[3],)]
+    assert db.execute("SELECT rowid FROM texts_fts WHERE texts_fts MATCH '全'").fetchall() == [(ids[0],)]
