@@ -4,8 +4,10 @@ Why measured this way: a writer feels the event loop, not the model. A precise 5
 and each tick's lateness (actual interval minus 5 ms) is recorded — the delay any keystroke would
 have seen at that moment. It is measured side by side in one run: first with the window idle, then
 while continuations stream into the preview and a keystroke is typed into the editor every 50 ms
-(with a large document open, so highlighting and counting are in the path). Target: p99 under 16 ms,
-one frame at 60 Hz.
+(with a large document open, so highlighting and counting are in the path). Then spelling and grammar
+checking is switched on: lateness while the whole document is checked for the first time, and the same
+streaming-and-typing phase again with checking on, so its cost is read beside the phase without it.
+Target: p99 under 16 ms, one frame at 60 Hz, for both streaming phases.
 """
 
 from __future__ import annotations
@@ -39,12 +41,13 @@ def percentiles(samples: list[float]) -> dict:
 
 
 def sample_document(kib: int) -> str:
-    """About `kib` KiB of Markdown prose with headings and emphasis, so the highlighter has work."""
+    """About `kib` KiB of Markdown prose with headings, emphasis and a few slips, so the highlighter and checker have work."""
     para = ("The river ran *slowly* past the mill, and the miller's daughter counted the boats as they went by. "
             "Some carried **grain**, some carried stone, and one carried a letter that would change the village. ")
+    slips = "Its a long way, and the the miller recieved a apple."  # four lints a chapter, so squiggles are painted
     parts, size, n = [], 0, 0
     while size < kib * 1024:
-        block = f"## Chapter {n}\n\n{para * 3}\n\n- a list item\n- another\n\n" if n % 10 == 0 else para * 2 + "\n\n"
+        block = f"## Chapter {n}\n\n{para * 3}{slips}\n\n- a list item\n- another\n\n" if n % 10 == 0 else para * 2 + "\n\n"
         parts.append(block)
         size += len(block)
         n += 1
@@ -119,8 +122,11 @@ def _phase(app, probe: _Probe, seconds: float, step=None) -> list[float]:
     return probe.take()
 
 
+STREAMING = ("streaming", "streaming, checking on")
+
+
 def run(args: argparse.Namespace) -> int:
-    """Open the real window, measure idle and streaming lateness, print a table and one JSON line."""
+    """Open the real window, measure idle and streaming lateness (checking off, then on), print a table and one JSON line."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
@@ -134,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     if not _wait(app, lambda: window.n_ctx is not None, 120):
         print("scriptorium: the model did not load within two minutes.")
         return 1
+    window.set_checking(False)  # the first phases are the desk without spelling and grammar, as before
     window.editor.set_text(sample_document(args.doc_kb))
     # The cursor sits after the first paragraphs: the continuation reads a short prompt (streaming is what is
     # measured, not a long prefill) while the whole megabyte stays open in the editor being typed into.
@@ -142,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     window.editor.setTextCursor(cursor)
     _wait(app, lambda: False, 1.0)  # let the first highlighting pass of the big document finish
     probe = _Probe()
-    idle = _phase(app, probe, args.seconds)
+    phases = {"idle": _phase(app, probe, args.seconds)}
     streamed = {"chars": 0}
 
     def count_chars(_request_id: str, text: str) -> None:
@@ -155,25 +162,54 @@ def run(args: argparse.Namespace) -> int:
             window.assistant.run("continue")
         window.editor.insertPlainText("a")
 
-    busy = _phase(app, probe, args.seconds, step)
+    phases["streaming"] = _phase(app, probe, args.seconds, step)
+    window.assistant.discard()
+    # The word count (about 150 ms for a megabyte, on the GUI thread) and the autosave, debounced after the
+    # last keystroke, land here rather than in the phase that measures checking.
+    _wait(app, lambda: False, 1.5)
+    first_check_s, phases["first check"] = _first_check(app, window, probe)
+    checks = {"n": 0}
+    window.grammar.worker.finished.connect(lambda _generation: checks.update(n=checks["n"] + 1))
+    phases["streaming, checking on"] = _phase(app, probe, args.seconds, step)
+    last = window.grammar.last_report
     window.assistant.discard()
     window.close()
     _wait(app, lambda: not window.worker.running, 10)
     probe.timer.stop()
     _dispose(window, probe.timer)
     report = {"bench": "gui", "backend": args.backend, "doc_kib": args.doc_kb, "tick_ms": TICK_MS,
-              "idle": percentiles(idle), "streaming": percentiles(busy), "streamed_chars": streamed["chars"],
-              "target_p99_ms": TARGET_P99_MS}
-    report["pass"] = bool(report["streaming"]["p99"] is not None and report["streaming"]["p99"] < TARGET_P99_MS)
+              **{name: percentiles(samples) for name, samples in phases.items()}, "streamed_chars": streamed["chars"],
+              "first_check_s": first_check_s, "issues": last.issues if last else None,
+              "checks_while_typing": checks["n"], "target_p99_ms": TARGET_P99_MS}
+    report["pass"] = all(report[name]["p99"] is not None and report[name]["p99"] < TARGET_P99_MS for name in STREAMING)
     if not args.json:
-        print(f"{'event-loop lateness (ms)':<28}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'ticks':>8}")
-        for name in ("idle", "streaming"):
-            r = report[name]
-            print(f"{name:<28}{r['p50']:>8}{r['p95']:>8}{r['p99']:>8}{r['max']:>8}{r['n']:>8}")
-        ratio = (report["streaming"]["p99"] or 0) / max(report["idle"]["p99"] or 0.01, 0.01)
-        print(f"streaming/idle p99: {ratio:.1f}x · {streamed['chars']:,} characters streamed · target p99 < {TARGET_P99_MS} ms: {'met' if report['pass'] else 'NOT met'}")
+        _print_card(report, list(phases))
     print(json.dumps(report))
     return 0 if report["pass"] else 1
+
+
+def _first_check(app, window, probe: _Probe) -> tuple[float | None, list[float]]:
+    """Switch checking on and record lateness until the whole document is checked and its squiggles painted."""
+    probe.take()
+    probe.recording = True
+    start = time.perf_counter()
+    window.set_checking(True)
+    done = _wait(app, window.grammar.settled, 120)
+    elapsed = round(time.perf_counter() - start, 2) if done else None
+    probe.recording = False
+    return elapsed, probe.take()
+
+
+def _print_card(report: dict, names: list[str]) -> None:
+    print(f"{'event-loop lateness (ms)':<28}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'ticks':>8}")
+    for name in names:
+        r = report[name]
+        print(f"{name:<28}{r['p50']:>8}{r['p95']:>8}{r['p99']:>8}{r['max']:>8}{r['n']:>8}")
+    ratio = (report["streaming"]["p99"] or 0) / max(report["idle"]["p99"] or 0.01, 0.01)
+    print(f"streaming/idle p99: {ratio:.1f}x · {report['streamed_chars']:,} characters streamed · "
+          f"first check of the document {report['first_check_s']} s, {report['issues']} issues, "
+          f"{report['checks_while_typing']} checks while typing · "
+          f"target p99 < {TARGET_P99_MS} ms: {'met' if report['pass'] else 'NOT met'}")
 
 
 

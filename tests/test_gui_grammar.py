@@ -15,9 +15,7 @@ WAVE = QTextCharFormat.UnderlineStyle.WaveUnderline
 
 def _checked(qtbot, window) -> None:
     """Wait until the check of the editor's current text is finished and every squiggle is painted."""
-    g = window.grammar
-    qtbot.waitUntil(lambda: not g.timer.isActive() and not g.in_flight and g.last_report is not None and g.last_report.done
-                    and not g._placing, timeout=15000)
+    qtbot.waitUntil(window.grammar.settled, timeout=15000)
 
 
 def _open(qtbot, window, text: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
+from itertools import repeat
 from dataclasses import dataclass
 from typing import Callable
 
@@ -84,7 +86,7 @@ def ignore_key(paragraph: str, lint: Lint) -> tuple[str, int, int, str]:
 class Report:
     """The state of a document's check after a run (or part of one, `done` False)."""
 
-    lints: dict[str, tuple[Lint, ...]]  # paragraph text → its lints, only for paragraphs that have some
+    lints: dict[str, tuple[Lint, ...]]  # paragraph text → its lints, for texts that have some (absent ones may linger)
     changed: list[tuple[int, str]]  # (index, text) of paragraphs whose lints differ from the previous report
     issues: int
     skipped: int  # paragraphs left unchecked: not English
@@ -95,12 +97,21 @@ class Report:
 
 
 class DocumentCheck:
-    """One document's lints, paragraph by paragraph, remembered by paragraph text so only changed ones are re-linted."""
+    """One document's lints, paragraph by paragraph, remembered by paragraph text so only changed ones are re-linted.
+
+    A run over a megabyte costs this thread a split, a Counter and a few set operations and `map`s — C
+    loops, a few ms here — and Python bytecode only for new paragraphs and for lints whose display changed,
+    so the GIL stays free for the GUI thread.
+    """
 
     def __init__(self, checker: Checker, markdown: bool = False, separator: str = "\n", max_chars: int | None = None) -> None:
         self.checker, self.markdown, self.separator, self.max_chars = checker, markdown, separator, max_chars
-        self._seen: dict[str, tuple[Lint, ...] | None] = {}  # None: not English (or too long)
-        self._reported: dict[str, tuple[Lint, ...]] = {}
+        self._seen: dict[str, tuple[Lint, ...] | None] = {}  # None: not checked (not English, or too long)
+        self._shown: dict[str, tuple[Lint, ...]] = {}  # seen texts with lints, less the ignored ones
+        self._foreign: set[str] = set()
+        self._long: set[str] = set()
+        self._dirty: set[str] = set()  # texts whose shown lints changed since the last report
+        self._ignored: frozenset = frozenset()
         self._words = checker.words
         self.linted = 0  # paragraphs given to Harper so far
 
@@ -111,28 +122,47 @@ class DocumentCheck:
         `partial(report)` is called about every `partial_every_s` while a long run goes on.
         """
         self._sync_words()
+        self._sync_ignored(ignored)
         paragraphs = text.split(self.separator)
-        todo = sorted((i for i, p in enumerate(paragraphs) if p not in self._seen), key=lambda i: abs(i - focus))
+        counts = Counter(paragraphs)
         last = time.monotonic()
-        for i in todo:
+        for p in _nearest_first(paragraphs, counts.keys() - self._seen.keys(), focus):
             if stop():
                 return None
-            if paragraphs[i] not in self._seen:  # an identical paragraph earlier in the list was linted already
-                self._seen[paragraphs[i]] = self._lint(paragraphs[i])
+            self._remember(p, self._lint(p))
             if partial is not None and time.monotonic() - last >= partial_every_s:
-                partial(self._report(paragraphs, ignored, done=False))
+                partial(self._report(paragraphs, counts, done=False))
                 last = time.monotonic()
-        report = self._report(paragraphs, ignored, done=True)
-        self._seen = {p: self._seen[p] for p in set(paragraphs)}  # forget paragraphs no longer in the text
+        report = self._report(paragraphs, counts, done=True)
+        self._forget_absent(counts)
         return report
 
     def _lint(self, paragraph: str) -> tuple[Lint, ...] | None:
         if not has_words(paragraph):
             return ()
-        if (self.max_chars is not None and len(paragraph) > self.max_chars) or not is_english(paragraph):
+        if self._too_long(paragraph) or not is_english(paragraph):
             return None
         self.linted += 1
         return tuple(self.checker.lint(paragraph, markdown=self.markdown))
+
+    def _too_long(self, paragraph: str) -> bool:
+        return self.max_chars is not None and len(paragraph) > self.max_chars
+
+    def _remember(self, paragraph: str, found: tuple[Lint, ...] | None) -> None:
+        self._seen[paragraph] = found
+        if found is None:
+            (self._long if self._too_long(paragraph) else self._foreign).add(paragraph)
+        self._show(paragraph)
+
+    def _show(self, paragraph: str) -> None:
+        """Recompute what is shown of one text; note it for the next report if that changed."""
+        shown = tuple(x for x in self._seen.get(paragraph) or () if ignore_key(paragraph, x) not in self._ignored)
+        if shown != self._shown.get(paragraph, ()):
+            self._dirty.add(paragraph)
+        if shown:
+            self._shown[paragraph] = shown
+        else:
+            self._shown.pop(paragraph, None)
 
     def _sync_words(self) -> None:
         """Follow the checker's dictionary: added words filter what is remembered; a removed word re-lints all."""
@@ -140,30 +170,54 @@ class DocumentCheck:
         if words == self._words:
             return
         if not self._words <= words:
-            self._seen = {}
+            self._dirty |= self._shown.keys()
+            self._seen, self._shown, self._foreign, self._long = {}, {}, set(), set()
         else:
             known = self.checker.known
-            self._seen = {p: v and tuple(x for x in v if not known(p[x.start : x.end])) for p, v in self._seen.items()}
+            for p in [p for p, found in self._seen.items() if found]:
+                self._remember(p, tuple(x for x in self._seen[p] or () if not known(p[x.start : x.end])))
         self._words = words
 
-    def _report(self, paragraphs: list[str], ignored: frozenset, done: bool) -> Report:
-        lints: dict[str, tuple[Lint, ...]] = {}
-        changed: list[tuple[int, str]] = []
-        issues = skipped = too_long = 0
+    def _sync_ignored(self, ignored: frozenset) -> None:
+        if ignored != self._ignored:
+            changed = {key[0] for key in ignored ^ self._ignored}
+            self._ignored = ignored
+            for p in changed:
+                self._show(p)
+
+    def _report(self, paragraphs: list[str], counts: Counter[str], done: bool) -> Report:
+        changed = sorted((i, p) for p in self._dirty & counts.keys() for i in _indexes(paragraphs, p, counts[p]))
+        self._dirty.clear()
+        issues = sum(map(len, map(self._shown.get, paragraphs, repeat((), len(paragraphs)))))  # C loops, no bytecode
+        skipped, too_long = sum(map(self._foreign.__contains__, paragraphs)), sum(map(self._long.__contains__, paragraphs))
+        return Report(dict(self._shown), changed, issues, skipped, too_long, done, len(paragraphs), self.linted)
+
+    def _forget_absent(self, counts: Counter[str]) -> None:
+        """Keep the memory bounded: drop texts no longer in the document once they outnumber those that are."""
+        if len(self._seen) > 2 * len(counts) + 256:
+            keep = counts.keys() & self._seen.keys()
+            self._seen = {p: self._seen[p] for p in keep}
+            self._shown = {p: v for p, v in self._shown.items() if p in keep}
+            self._foreign &= keep
+            self._long &= keep
+
+
+def _nearest_first(paragraphs: list[str], texts: set[str], focus: int) -> list[str]:
+    """`texts` ordered by how near their first occurrence is to paragraph `focus`."""
+    first: dict[str, int] = {}
+    if len(texts) <= 64:  # a few edits: list.index scans in C
+        first = {p: paragraphs.index(p) for p in texts}
+    else:
         for i, p in enumerate(paragraphs):
-            if p not in self._seen:
-                continue
-            found = self._seen[p]
-            if found is None:
-                long = self.max_chars is not None and len(p) > self.max_chars
-                too_long, skipped = too_long + long, skipped + (not long)
-                continue
-            if found and ignored:
-                found = tuple(x for x in found if ignore_key(p, x) not in ignored)
-            if found:
-                lints[p] = found
-                issues += len(found)
-            if found != self._reported.get(p, ()):
-                changed.append((i, p))
-        self._reported = lints
-        return Report(lints, changed, issues, skipped, too_long, done, len(paragraphs), self.linted)
+            if p in texts and p not in first:
+                first[p] = i
+    return sorted(texts, key=lambda p: abs(first[p] - focus))
+
+
+def _indexes(paragraphs: list[str], text: str, n: int) -> list[int]:
+    """Where the `n` occurrences of `text` are."""
+    out, i = [], -1
+    for _ in range(n):
+        i = paragraphs.index(text, i + 1)
+        out.append(i)
+    return out

@@ -211,6 +211,11 @@ class GrammarController(QObject):
         self._place()
         self.statusChanged.emit(self.status())
 
+    def settled(self) -> bool:
+        """Whether the newest text is checked and painted: nothing waiting, running or left to re-highlight."""
+        r = self.last_report
+        return not self.timer.isActive() and not self.in_flight and not self._placing and r is not None and r.done
+
     def status(self) -> str:
         """What the status bar says about checking."""
         if not self.enabled:
