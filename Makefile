@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml Makefile
 	# First with its dependencies; then forced, so a same-version build with other flags is replaced.
 	$(PIP) install -q $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(PIP) install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,bench]'
 	$(PY) -m app.cli models prepare
 	touch $(STAMP)
 
@@ -50,6 +50,7 @@ bench: install
 	$(VENV)/bin/scriptorium bench gui
 	$(VENV)/bin/scriptorium bench compress
 	$(VENV)/bin/scriptorium bench corpus
+	$(VENV)/bin/scriptorium bench serve
 
 # On a machine with CUDA: rebuild the same sdist with every layer offloadable to the GPU.
 gpu-llama: install
