@@ -39,8 +39,8 @@ class WorkerClient:
         self._write_lock = threading.Lock()
 
     def start(self) -> "WorkerClient":
-        """Start the worker process (idempotent)."""
-        if self.proc is not None and self.proc.poll() is None:
+        """Start the worker process (idempotent; after a crash, a new one)."""
+        if self.running:
             return self
         try:
             self.proc = subprocess.Popen(
@@ -57,6 +57,11 @@ class WorkerClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker process is alive (a new one would have no model loaded)."""
+        return self.proc is not None and self.proc.poll() is None
 
     @property
     def pid(self) -> int | None:

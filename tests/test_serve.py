@@ -186,6 +186,17 @@ def test_it_refuses_to_listen_anywhere_but_loopback(host: str, tmp_path: Path) -
         ServeConfig(host=host)
 
 
+def test_a_crashed_worker_is_replaced_with_the_model_loaded(served: Served) -> None:
+    import psutil
+
+    (worker,) = psutil.Process(served.proc.pid).children()
+    worker.kill()
+    worker.wait(10)
+    answer = served.client.completions.create(model=served.model, prompt="Once", max_tokens=3)  # the next request starts a new one
+    assert answer.choices[0].text == "The" and psutil.Process(served.proc.pid).children()[0].pid != worker.pid
+    assert [(r["op"], r["priority"]) for r in served.queue()["recent"]] == [("load_model", "interactive"), ("generate", "background")]
+
+
 def test_chat_renders_the_models_own_template() -> None:
     messages = [{"role": "user", "content": "Hello"}]
     params = chat_params({"messages": messages}, CHAT_TEMPLATE, n_ctx=2048, speculative="auto")

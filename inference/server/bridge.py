@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Awaitable, TypeVar
 
 from starlette.requests import Request as HttpRequest
 
 from inference.client import WorkerClient
-from inference.protocol import BACKGROUND, INTERACTIVE, Done, Error, ErrorCode, Event, Progress
+from inference.protocol import BACKGROUND, INTERACTIVE, Done, Error, Event, Progress
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -23,7 +21,6 @@ class WorkerBridge:
         self.load_params = load_params
         self.model: dict = {}  # the served model, as the registry describes it
         self.n_ctx = 0
-        self.reload_needed = False  # the worker died: load the model again before the next request
 
     def load(self) -> dict:
         """Start the worker and load the served model (blocking: before the endpoint opens)."""
@@ -33,9 +30,9 @@ class WorkerBridge:
 
     def submit(self, op: str, params: dict, client: str = "", priority: str = BACKGROUND) -> "Pending":
         """Send a request on the running event loop's behalf; its events arrive through the returned Pending."""
-        if self.reload_needed:
-            # Interactive, so it runs before anything already queued in the new worker.
-            self.reload_needed = False
+        if not self.client.running:
+            # The worker died (its open requests ended with worker_died: a 503 each). The next request
+            # starts a new one, and the model is loaded first: interactive, so it runs before anything queued.
             self.client.request("load_model", self.load_params, on_event=lambda event: None)
         pending = Pending(self)
         pending.id = self.client.request(op, params, priority=priority, client=client, on_event=pending.deliver)
@@ -60,8 +57,6 @@ class Pending:
 
     def deliver(self, event: Event) -> None:
         """Called on the client's reader thread: hand the event to the event loop."""
-        if isinstance(event, Error) and event.code == ErrorCode.WORKER_DIED:
-            self.bridge.reload_needed = True
         try:
             self._loop.call_soon_threadsafe(self._events.put_nowait, event)
         except RuntimeError:  # the loop has closed: the server is gone and nobody waits for this event
