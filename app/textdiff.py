@@ -45,6 +45,16 @@ def diff_words(old: str, new: str) -> list[Hunk]:
     ]
 
 
+def changed_spans(old: str, new: str) -> list[tuple[int, int, str]]:
+    """The changes turning `old` into `new` as (start, end, replacement): old[start:end] becomes replacement."""
+    spans, pos = [], 0
+    for hunk in diff_words(old, new):
+        if hunk.op != "equal":
+            spans.append((pos, pos + len(hunk.old), hunk.new))
+        pos += len(hunk.old)
+    return spans
+
+
 def apply_hunks(hunks: Iterable[Hunk], accepted: Iterable[int] | None = None) -> str:
     """The text with the changes at indexes `accepted` taken (all of them when None) and the others left out."""
     hunks = list(hunks)
