@@ -12,6 +12,8 @@ Modules, each with one job (SQL lives here and in app/store only):
                  index and rendered as an FTS5 MATCH expression; a malformed query is a UserError
   search.py      search pages (count, BM25 when selective, snippets), every occurrence for the concordance, the
                  manuscript mirrored as the corpus "Manuscript"; hits as exact character offsets of the original text
+  occurrences.py where a query's phrases occur: one-token phrases from the index's positions (fts5vocab), longer
+                 ones from the shadows, mapped back through the position maps
   sample.py      a seeded generated corpus (Zipf-distributed Chinese and English) for benchmarks and tests
   importers/     one reader per format (txt, md, html, docx, epub, pdf, csv, json/jsonl with a field mapping),
                  and the import job: dedupe by hash, incremental, resumable, cancellable, with a report

@@ -109,11 +109,7 @@ def _phrase_spans(db: Database, phrase: Phrase, matching: Iterable[int]) -> Iter
 
 def _shadows(db: Database, text_ids: list[int]) -> Iterator[tuple[int, str, np.ndarray]]:
     """(text id, shadow, token starts) of each of the texts, in the order given."""
-    rows = db.execute(
-        "SELECT text_id, shadow, positions FROM text_shadows WHERE text_id IN (SELECT value FROM json_each(?))",
-        [json.dumps(text_ids)],
-    ).fetchall()
-    by_id = {text_id: (shadow, positions) for text_id, shadow, positions in rows}
+    by_id = {text_id: (shadow, positions) for text_id, positions, shadow in _read(db, "positions, shadow", text_ids)}
     for text_id in text_ids:
         if text_id in by_id:
             shadow, positions = by_id[text_id]
@@ -125,8 +121,10 @@ def _position_maps(db: Database, instances: list[tuple[int, int, int]]) -> dict[
     upto: dict[int, int] = {}
     for doc, offset, _ in instances:
         upto[doc] = max(offset, upto.get(doc, 0))
-    rows = db.execute(
-        "SELECT text_id, positions FROM text_shadows WHERE text_id IN (SELECT value FROM json_each(?))",
-        [json.dumps(list(upto))],
-    ).fetchall()
-    return {text_id: unpack_starts(positions, upto[text_id]) for text_id, positions in rows}
+    return {text_id: unpack_starts(positions, upto[text_id]) for text_id, positions in _read(db, "positions", list(upto))}
+
+
+def _read(db: Database, columns: str, text_ids: list[int]) -> list[tuple]:
+    """(text_id, *columns) of text_shadows for some texts, in no particular order (`columns` is a literal)."""
+    sql = f"SELECT text_id, {columns} FROM text_shadows WHERE text_id IN (SELECT value FROM json_each(?))"
+    return db.execute(sql, [json.dumps(text_ids)]).fetchall()
