@@ -8,6 +8,7 @@ import pytest
 from sqlite_utils import Database
 
 from app.corpus.records import TextRecord
+from app.corpus.sample import generate
 from app.corpus.store import (
     TextFilter, add_text, content_hash, corpus_id, delete_corpus, delete_text, get_text, iter_texts, list_corpora,
     reindex, replace_text, text_hashes,
@@ -101,3 +102,13 @@ def test_the_index_stays_in_step_with_the_shadows_through_every_write(home: Path
     matched = db.execute("SELECT rowid FROM texts_fts WHERE texts_fts MATCH '\"第 3 回\"'").fetchall()
     assert matched == [(ids[3],)]
     assert db.execute("SELECT rowid FROM texts_fts WHERE texts_fts MATCH '全'").fetchall() == [(ids[0],)]
+
+
+def test_the_sample_generator_is_seeded_and_sized() -> None:
+    first, second = open_memory_db(), open_memory_db()
+    report = generate(first, 0.2, seed=3)
+    generate(second, 0.2, seed=3)
+    assert report.texts > 10 and 0.2 <= report.megabytes < 0.6
+    assert text_hashes(first, corpus_id(first, "sample")) == text_hashes(second, corpus_id(second, "sample"))
+    bodies = [t.body for t in iter_texts(first, "sample")]
+    assert any("\u4e00" <= b[0] <= "\u9fff" for b in bodies) and any(b[0].isascii() for b in bodies)
