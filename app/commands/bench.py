@@ -17,6 +17,7 @@ BENCHMARKS = {
     "gui": ("app.bench_gui", "event-loop latency of the window while a generation streams"),
     "corpus": ("app.bench_corpus", "corpus import speed, index size, search, concordance and frequency times against targets"),
     "serve": ("inference.bench.serve", "scriptorium serve against llama-cpp-python's server: throughput, latency, desktop priority"),
+    "tasks": ("app.taskbench.bench", "every writing task on a held-out set, judged by program checks; task accuracy kept"),
 }
 
 

@@ -1,0 +1,115 @@
+"""`scriptorium bench tasks`: every writing task run on a held-out evaluation set and judged by checks a program can make.
+
+Why it is measured this way:
+- The set (tests/data/tasks/*.jsonl, English and Chinese) is held out from the prompts' few-shot examples, and
+  each answer is judged by a check a program can make (app/taskbench/checks.py says which), so a figure is a
+  count anyone can re-run, not an opinion.
+- Greedy decoding (temperature 0, no repetition penalty) through the worker, as the desk asks: a run is
+  repeatable, and the answer is the one the engine's guard lets through (labels stripped, loops cut).
+- Proofreading is scored three ways on the same sentences: Harper alone (each lint's first suggestion), the
+  model alone, and their combination as the desk shows it (app/desk/proofread.py's merge); fixed is the known
+  error corrected, dropped is a sentence that lost a word of the original outside the error span.
+- Scores are stored per model checksum (task_scores), where the assistant panel reads them to mark weak tasks.
+- With --reference, both models run the same items in one worker, one after the other (a worker holds one
+  model), and the report gives task accuracy kept (the candidate's pass rate ÷ the reference's) beside top-1
+  token agreement over the compress report's held-out text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+from app import store
+from app.errors import UserError
+from app.taskbench import report
+from app.taskbench.data import DATA_DIR, load_set
+from app.taskbench.run import WorkerSession, measure
+from inference.tasks import TASKS
+
+AGREEMENT_TOKENS = 512  # enough for a top-1 agreement figure to two digits, a few seconds a model here
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="model name or GGUF path (default: the default model)")
+    parser.add_argument("--reference", help="a reference model (the uncompressed one): report task accuracy kept")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated tasks (default: all)")
+    parser.add_argument("--limit", type=int, help="at most N items a task, taken in turn from each kind and language")
+    parser.add_argument("--data", type=Path, default=DATA_DIR, help="folder of <task>.jsonl files (default: the shipped set)")
+    parser.add_argument("--answers", type=Path, metavar="FILE", help="write every answer with its verdict to FILE (JSON lines)")
+
+
+def parse_tasks(text: str) -> tuple[str, ...]:
+    tasks = tuple(t.strip() for t in text.split(",") if t.strip())
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown or not tasks:
+        raise UserError(f"Unknown task(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(TASKS)}.")
+    return tasks
+
+
+def run(args: argparse.Namespace) -> int:
+    from inference.client import WorkerClient
+
+    items = load_set(parse_tasks(args.tasks), args.limit, args.data)
+    with WorkerClient(home=Path(args.home)) as client:
+        session = WorkerSession(client)
+        results = [measure(session, items, args.model, _progress)]
+        if args.reference:
+            results.append(measure(session, items, args.reference, _progress))
+    summaries = [report.summary(m) for m in results]
+    save_scores(Path(args.home), results)
+    if args.answers:
+        write_answers(args.answers, results)
+    for s in summaries:
+        print(report.table(s), end="\n\n")
+    line = summaries[0]
+    if args.reference:
+        line = compare(summaries[0], summaries[1], results[0].model["path"], results[1].model["path"])
+        print(report.comparison_table(line["candidate"], line["reference"], line["kept"], line["top1_agreement"]))
+    print(report.json_line(line))
+    return 0
+
+
+def compare(candidate: dict, reference: dict, candidate_path: str | None, reference_path: str | None,
+            top1: float | None = None) -> dict:
+    """The comparison's JSON: both summaries, task accuracy kept, and top-1 agreement (measured here unless given)."""
+    if top1 is None and candidate_path and reference_path:
+        top1 = top1_agreement(Path(candidate_path), Path(reference_path))
+    return {"bench": "tasks", "candidate": candidate, "reference": reference, "kept": report.kept(candidate, reference),
+            "top1_agreement": top1}
+
+
+def top1_agreement(candidate: Path, reference: Path, tokens: int = AGREEMENT_TOKENS) -> float:
+    """How often the candidate's most likely next token is the reference's, over the compress report's held-out text."""
+    from inference.compress import fidelity
+    from inference.compress.pipeline import read_held_out
+
+    evaluator = fidelity.Evaluator(reference, fidelity.tokenize(reference, read_held_out(None)[0], tokens))
+    try:
+        return evaluator.compare(candidate).top1_agreement
+    finally:
+        evaluator.close()
+
+
+def save_scores(home: Path, results: list) -> None:
+    """Each measured model's scores into the store, keyed by its checksum."""
+    with contextlib.closing(store.open_db(home)) as db:
+        for m in results:
+            store.save_task_scores(db, m.model["sha256"], m.scores())
+
+
+def write_answers(path: Path, results: list) -> None:
+    """Every answer with its verdict, one JSON line each: what a person reads to see why a check failed."""
+    with open(path, "w", encoding="utf-8") as f:
+        for m in results:
+            for answers in m.answers.values():
+                for a in answers:
+                    row = {"model": m.model.get("name"), "id": a.item.id, "input": a.item.text, "answer": a.model,
+                           "shown": a.shown, "stop_reason": a.stop_reason, "failures": list(a.verdict.failures)}
+                    f.write(report.json_line(row) + "\n")
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
