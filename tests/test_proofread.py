@@ -148,3 +148,10 @@ def test_harper_and_the_model_together_on_a_real_sentence() -> None:
     text = "Fine English here.\n花园很安静，雨轻轻地落在玫瑰上。\nA libary."
     [found] = harper_lints(text, "American")  # the Chinese line is not given to Harper; offsets are the text's
     assert text[found.start : found.end] == "libary"
+
+
+def test_a_fix_inside_a_reordering_is_kept_apart_from_it() -> None:
+    model = "Their going to the library tomorrow, whether it rains or not."  # the embedded model's answer (seed 1)
+    proof = merge(SENTENCE, harper_lints(SENTENCE, "American"), model)
+    assert proof.corrected == FIXED  # Harper's their/they're, both's two spellings, the model's weather/whether
+    assert [(SENTENCE[h.start : h.end], h.replacement) for h in proof.hunks if h.kind == REWORDING] == [("", " it rains"), (" it rains", "")]

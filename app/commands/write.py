@@ -8,10 +8,15 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from app.desk.model_facts import remote_notice
+from app.desk.prefs import DIALECT
+from app.desk.proofread import REWORDING, harper_lints, merge
 from app.desk.story_match import request_notes
 from app.errors import UserError
-from app.store import get_document, log_generation, open_db, session_key
+from app.grammar import dialect_for_locale
+from app.store import dictionary_words, get_document, get_document_setting, log_generation, open_db, session_key
 from app.store.story_notes import get_story
 from inference.client import WorkerClient
 from inference.engine import GenerateParams
@@ -72,18 +77,34 @@ def run(args: argparse.Namespace) -> int:
         print(f"scriptorium: {notice}", file=sys.stderr)
     with WorkerClient(home=args.home) as client:
         _load(client, model.name if not args.model else args.model)
-        result, status = _stream(client, wire, quiet=args.json)
+        result, status = _stream(client, wire, quiet=args.json or args.task == "proofread")  # proofread prints the merge
     db = open_db(args.home)
     log_generation(
         db, task=args.task, prompt=result.get("prompt", ""), output=result.get("output", ""), model=result.get("model", model.name),
         model_sha256=model.sha256, params=wire | {"text": None}, stats=result.get("stats", {}), status=status, document_id=doc_id,
     )
+    if args.task == "proofread":
+        result = _proofread(db, text, doc_id, result, show=not args.json)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
         for note in result.get("notes", []):
             print(f"scriptorium: {note}", file=sys.stderr)
     return {"ok": 0, "cancelled": 130}.get(status, 1)
+
+
+def _proofread(db: Database, text: str, doc_id: int | None, result: dict, show: bool) -> dict:
+    """Harper's fixes merged with the model's (app/desk/proofread.py): the corrected text on stdout (corrections
+    applied, rewordings not), each change on stderr when it is a terminal; the result gains both."""
+    dialect = (get_document_setting(db, doc_id, DIALECT) if doc_id is not None else None) or dialect_for_locale()
+    proof = merge(text, harper_lints(text, dialect, dictionary_words(db)), result.get("output", ""))
+    if show:
+        print(proof.corrected, end="" if proof.corrected.endswith("\n") else "\n", flush=True)
+    if show and sys.stderr.isatty():
+        for h in proof.hunks:
+            apart = " (a rewording: not applied)" if h.kind == REWORDING else ""
+            print(f"scriptorium: {h.source}: {text[h.start:h.end]!r} → {h.replacement!r} — {h.reason}{apart}", file=sys.stderr)
+    return result | {"corrected": proof.corrected, "hunks": [h.to_dict(text) for h in proof.hunks]}
 
 
 def _story_notes(home: Path, doc_id: int | None, text: str) -> dict | None:

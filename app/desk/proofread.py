@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Sequence
 
 from app.grammar import Lint, checker_for_thread, has_words, is_english, split
-from app.textdiff import changed_spans
+from app.textdiff import changed_spans, tokenize
 from inference.degenerate import units
 
 CORRECTION, REWORDING = "correction", "rewording"
@@ -124,7 +124,30 @@ def _model_changes(original: str, model_text: str) -> list[tuple[int, int, str]]
         return []
     body = original.strip()
     lead = original[: len(original) - len(original.lstrip())]
-    return changed_spans(original, lead + model_text.strip() + original[len(lead) + len(body) :])
+    aligned = lead + model_text.strip() + original[len(lead) + len(body) :]
+    return [part for start, end, new in changed_spans(original, aligned) for part in _peeled(original, start, end, new)]
+
+
+def _peeled(original: str, start: int, end: int, new: str) -> list[tuple[int, int, str]]:
+    """A change split where its first or last whole word only fixes the original's ("weather" → "whether it rains":
+    the fix, then the words added), so a fix is not lost inside a rewording; other changes as they are."""
+    old_tokens, new_tokens = tokenize(original[start:end]), tokenize(new)
+    if len(old_tokens) + len(new_tokens) <= 2 or not old_tokens or not new_tokens:
+        return [(start, end, new)]
+    a, b = old_tokens[0], new_tokens[0]
+    if _whole(old_tokens, 0) and _whole(new_tokens, 0) and _plausible_fix(original, start, start + len(a), b):
+        return [(start, start + len(a), b), *_peeled(original, start + len(a), end, new[len(b) :])]
+    a, b = old_tokens[-1], new_tokens[-1]
+    # A last word is peeled only with words before it: an insertion before the fix would start where the fix does.
+    if len(old_tokens) > 1 and _whole(old_tokens, -1) and _whole(new_tokens, -1) and _plausible_fix(original, end - len(a), end, b):
+        return [*_peeled(original, start, end - len(a), new[: -len(b)]), (end - len(a), end, b)]
+    return [(start, end, new)]
+
+
+def _whole(tokens: list[str], i: int) -> bool:
+    """Whether tokens[i] (0 or -1) is a whole word: letters, with a space (or nothing) on its inner side."""
+    inner = tokens[1] if i == 0 and len(tokens) > 1 else tokens[-2] if i == -1 and len(tokens) > 1 else " "
+    return bool(_letters(tokens[i])) and inner.isspace()
 
 
 def _agreed(original: str, change: ProofHunk, fixes: dict[ProofHunk, Lint]) -> ProofHunk | None:
