@@ -14,6 +14,7 @@ from app import store
 from app.desk import prefs
 from app.desk.autosave import AutosavePolicy
 from app.desk.story_match import request_notes
+from app.desk.task_marks import TaskMark, weak_tasks
 from app.store import story_notes
 from app.store.story_notes import Story, StoryEntry
 
@@ -131,6 +132,11 @@ class Workspace:
 
     def set_cache_budget_mb(self, mb: int) -> None:
         store.set_setting(self.db, prefs.CACHE_BUDGET_MB, int(mb))
+
+    def task_marks(self, model: dict) -> dict[str, TaskMark]:
+        """The tasks `bench tasks` found weak for a loaded model (its load result's `model`); none when unmeasured."""
+        sha256 = model.get("sha256")
+        return weak_tasks(store.task_scores(self.db, sha256), model) if sha256 else {}
 
     # -- spelling and grammar ----------------------------------------------------------------
     def dictionary(self) -> list[str]:

@@ -12,7 +12,10 @@ from PySide6.QtWidgets import (
 from app.desk.prefs import LANGUAGES, TASK_LABELS
 from app.desk.review import Review, parse_link
 from app.desk.suggestion import Phase
+from app.desk.task_marks import TaskMark
 from inference.tasks import BRAINSTORM_KINDS, REWRITE_STYLES, TASKS
+
+WEAK_MARK = " ⚠"  # after a task's label when the bench found it weak for this model
 
 
 class AssistantPanel(QWidget):
@@ -65,7 +68,8 @@ class AssistantPanel(QWidget):
             button.clicked.connect(self._task_clicked)
             grid.addWidget(button, i // 2, i % 2)
             self.task_buttons[task] = button
-        self.task_buttons["continue"].setToolTip("Continue the text at the cursor (Ctrl+Enter)")
+        self.task_tips = {"continue": "Continue the text at the cursor (Ctrl+Enter)"}
+        self.task_buttons["continue"].setToolTip(self.task_tips["continue"])
         layout.addLayout(grid)
         form = QFormLayout()
         form.addRow("Rewrite style", self.style)
@@ -92,6 +96,14 @@ class AssistantPanel(QWidget):
         self.buttons["reject_all"].clicked.connect(lambda: self._decide_all(False))
         self.buttons["stop"].setToolTip("Stop the generation (Esc)")
         self.buttons["accept"].setToolTip("Accept the suggestion (Ctrl+Shift+Enter)")
+
+    def set_task_marks(self, marks: dict[str, TaskMark]) -> None:
+        """Mark the tasks measured weak for the loaded model (a sign after the label, the measurement as tooltip)."""
+        for task, button in self.task_buttons.items():
+            mark = marks.get(task)
+            button.setText(TASK_LABELS.get(task, task.title()) + (WEAK_MARK if mark else ""))
+            button.setToolTip("\n".join(t for t in (self.task_tips.get(task, ""), mark.sentence if mark else "") if t))
+            button.setProperty("weak", mark is not None)
 
     def _task_clicked(self) -> None:
         button = self.sender()

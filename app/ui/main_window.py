@@ -207,12 +207,14 @@ class MainWindow(QMainWindow):
         self.load_bar.hide()
         if isinstance(event, Error):
             self.model_label.setText("No model")
+            self.panel.set_task_marks({})
             if event.code not in ("worker_died", "worker_start_failed", "cancelled"):
                 self.banner.show_message(event.message, "Models…", self.show_models)
             return
         model = event.result.get("model") or {}
         self.n_ctx = event.result.get("n_ctx")
         self.model_label.setText(f"{model.get('name', '?')} · {model.get('quantization', '')}".strip(" ·"))
+        self.panel.set_task_marks(self.workspace.task_marks(model))
         self.device_label.setText(device_label(event.result))
 
     def _worker_died(self, message: str) -> None:
