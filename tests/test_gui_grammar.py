@@ -6,7 +6,8 @@ from PySide6.QtCore import QEvent, QPoint
 from PySide6.QtGui import QHelpEvent, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QToolTip
 
-from app.ui.grammar_marks import COLOURS
+from app.grammar import KINDS
+from app.ui.grammar_marks import COLOURS, KIND_LABELS
 
 pytest_plugins = ["tests.gui_helpers"]
 
@@ -52,6 +53,7 @@ def test_squiggles_sit_on_the_errors_after_chinese_accents_and_emoji(qtbot, make
     line = "中文 café 😀𠀀 Its a nice day. I saw a elephant. Teh cat will recieve it."
     _open(qtbot, window, f"{line}\n\n这是一个中文段落，没有英文。")
     assert _wavy_text(window, 0) == ["Its", "a", "Teh", "recieve"]
+    assert set(COLOURS) == set(KIND_LABELS) == set(KINDS)  # every kind Harper's lints map to has a colour and a name
     for theme, side in (("dark", 1), ("light", 0)):
         window.set_theme(theme, remember=False)
         colours = dict(zip(_wavy_text(window, 0), (colour for _, _, colour in _squiggles(window, 0))))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.store.db import DB_NAME, db_path, open_db, open_memory_db, schema_version
-from app.store.dictionary import add_word, dictionary_words, remove_word
+from app.store.dictionary import add_word, dictionary_words
 from app.store.documents import (
     FORMATS,
     Document,
@@ -37,6 +37,6 @@ __all__ = [
     "add_word", "create_document", "db_path", "delete_setting", "dictionary_words", "empty_trash", "get_document",
     "get_document_setting", "get_generation",
     "get_revision", "get_setting", "list_documents", "list_generations", "list_revisions", "log_generation",
-    "open_db", "open_memory_db", "remove_word", "rename_document", "restore_document", "restore_revision", "save_body",
+    "open_db", "open_memory_db", "rename_document", "restore_document", "restore_revision", "save_body",
     "save_task_scores", "schema_version", "session_key", "set_document_setting", "set_setting", "task_scores", "trash_document",
 ]

@@ -21,8 +21,3 @@ def add_word(db: Database, word: str) -> str:
         db.execute("INSERT INTO dictionary (word, added) VALUES (?, ?) ON CONFLICT (word) DO NOTHING", [word, now_iso()])
     return word
 
-
-def remove_word(db: Database, word: str) -> None:
-    """Take `word` out of the dictionary (nothing happens if it is not there)."""
-    with db.atomic():
-        db.execute("DELETE FROM dictionary WHERE word = ?", [word.strip()])
