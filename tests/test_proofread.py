@@ -155,3 +155,18 @@ def test_a_fix_inside_a_reordering_is_kept_apart_from_it() -> None:
     proof = merge(SENTENCE, harper_lints(SENTENCE, "American"), model)
     assert proof.corrected == FIXED  # Harper's their/they're, both's two spellings, the model's weather/whether
     assert [(SENTENCE[h.start : h.end], h.replacement) for h in proof.hunks if h.kind == REWORDING] == [("", " it rains"), (" it rains", "")]
+
+
+def test_a_proofread_suggestion_waits_for_harper_and_drops_stale_lints() -> None:
+    from app.desk.suggestion import Suggestion, make_ask
+
+    s = Suggestion()
+    s.begin("q1", make_ask("proofread", SENTENCE, 0, len(SENTENCE)))
+    s.finish("q1", {"output": FIXED})
+    assert s.proofread and s.review() is None  # the model has answered, Harper not yet
+    assert not s.linted("q0", [])  # a superseded request's lints
+    assert s.linted("q1", harper_lints(SENTENCE, "American"))
+    assert s.review().result() == FIXED and s.notes == []
+    s.linted("q1", "RuntimeError: no dictionary")
+    assert s.review().result() == FIXED  # the model's fixes alone
+    assert s.notes == ["Harper could not check the text (RuntimeError: no dictionary)."]

@@ -68,6 +68,16 @@ class Review:
         """The text with the taken changes; an accepted rewording replaces the corrections inside its span."""
         return apply(self.old, [self.info[i] for i in self.taken(pending_accepted)])
 
+    def summary(self) -> str:
+        """What the review holds and what Accept does, for the panel's status line."""
+        n = len(self.corrections)
+        pending = sum(self.decisions[i] is None for i in self.corrections)
+        text = f"{n} change{'s' if n != 1 else ''}, {pending} undecided — click ✓ or ✗ on each, then Accept to apply (undecided ones are taken)."
+        k = len(self.rewordings)
+        if k:
+            text += f" {k} rewording{'s' if k != 1 else ''} set apart below, left out unless you accept {'them' if k != 1 else 'it'}."
+        return text
+
     def to_html(self, links: bool = True) -> str:
         """The text with its corrections marked (deletions struck through in red, insertions underlined in green,
         links to decide, the source and reason as a label and a tooltip), then the rewordings apart."""

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from app.desk.proofread import merge
+from app.desk.review import Review
+from app.grammar import Lint
 from app.store.documents import session_key
 
 # Tasks whose answer is a new version of the selected text: shown as tracked changes, accepted hunk by hunk.
@@ -78,6 +81,7 @@ class Suggestion:
         self.text = ""
         self.result: dict = {}
         self.error = ""
+        self.lints: list[Lint] | str | None = None  # a proofread's Harper lints (a message if Harper failed); None: not yet
 
     @property
     def running(self) -> bool:
@@ -91,7 +95,34 @@ class Suggestion:
     def begin(self, request_id: str, ask: Ask) -> None:
         """Follow a new request from now on; events of the one before are dropped."""
         self.phase, self.request_id, self.ask = Phase.RUNNING, request_id, ask
-        self.text, self.result, self.error = "", {}, ""
+        self.text, self.result, self.error, self.lints = "", {}, "", None
+
+    @property
+    def proofread(self) -> bool:
+        """Whether the answer is merged with Harper's fixes before it is reviewed (app/desk/proofread.py)."""
+        return self.tracked and self.ask.task == "proofread"  # type: ignore[union-attr]
+
+    def linted(self, request_id: str, lints: list[Lint] | str) -> bool:
+        """Harper's lints of the proofread's text (or why it could not lint); False for a stale request."""
+        if request_id != self.request_id or not self.proofread:
+            return False
+        self.lints = lints
+        return True
+
+    def review(self) -> Review | None:
+        """The tracked changes to show; None when there are none, or while a proofread still waits for Harper."""
+        if not self.tracked or not self.text.strip() or (self.proofread and self.lints is None):
+            return None
+        if not self.proofread:
+            return Review(self.ask.source, self.text)  # type: ignore[union-attr]
+        lints = self.lints if isinstance(self.lints, list) else []
+        return Review(self.ask.source, changes=merge(self.ask.source, lints, self.text).hunks)  # type: ignore[union-attr]
+
+    @property
+    def notes(self) -> list[str]:
+        """What the writer should know about the answer: the worker's notes (a loop cut, an echo), Harper failing."""
+        harper = [f"Harper could not check the text ({self.lints})."] if isinstance(self.lints, str) else []
+        return [*self.result.get("notes", []), *harper]
 
     def feed(self, request_id: str, text: str) -> bool:
         """Append streamed text; False (and nothing changes) for a request this suggestion no longer follows."""

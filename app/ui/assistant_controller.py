@@ -7,11 +7,13 @@ import logging
 from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtGui import QTextCursor
 
-from app.desk.review import Review
+from app.desk.proofread import harper_lints
 from app.desk.suggestion import Ask, Phase, Suggestion, make_ask
 from app.desk.workspace import Workspace
+from app.grammar import Lint, dialect_for_locale
 from app.ui.assistant_panel import AssistantPanel
 from app.ui.editor import Editor, selected_text
+from app.ui.jobs import run_job
 from app.worker_client import QtWorkerClient
 from inference.protocol import Done, Error, ErrorCode
 
@@ -56,7 +58,19 @@ class AssistantController(QObject):
         self.anchor = self.editor.anchor_cursor(ask.start, ask.end)
         self.panel.start_stream(f"{ask.task.title()}…")
         self.panel.set_phase(Phase.RUNNING)
+        if self.suggestion.proofread:
+            self._lint(request_id, ask.source)
         return request_id
+
+    def _lint(self, request_id: str, text: str) -> None:
+        """Harper reads a proofread's text on a pool thread while the model writes; the review waits for both."""
+        dialect = self.workspace.dialect() or dialect_for_locale()
+        run_job(harper_lints, text, dialect, self.workspace.dictionary(),
+                on_done=lambda lints: self._linted(request_id, lints), on_failed=lambda message: self._linted(request_id, message))
+
+    def _linted(self, request_id: str, lints: list[Lint] | str) -> None:
+        if self.suggestion.linted(request_id, lints) and self.suggestion.phase in (Phase.READY, Phase.STOPPED):
+            self._show_outcome()
 
     def _token(self, request_id: str, text: str) -> None:
         if self.suggestion.feed(request_id, text):
@@ -81,11 +95,18 @@ class AssistantController(QObject):
             self.panel.set_phase(s.phase, False, s.error)
             return
         self.panel.set_text(s.text)
-        if s.tracked and s.text.strip():
-            self.panel.show_review(Review(s.ask.source, s.text))  # type: ignore[union-attr]
-        note = f"{s.error} " if s.error else "Stopped. " if s.phase is Phase.STOPPED else ""
-        label = "Review the changes, then Accept." if s.tracked else "Accept to insert it, Retry for another, or Discard."
-        self.panel.set_phase(s.phase, s.can_accept, note + label if s.can_accept else note + "Nothing came back; try Retry.")
+        review = s.review()
+        if review is not None:
+            self.panel.show_review(review)
+        elif s.proofread and s.text.strip():
+            self.panel.set_phase(s.phase, False, "Checking with Harper…")
+            return
+        note = " ".join([*s.notes, s.error or ("Stopped." if s.phase is Phase.STOPPED else "")]).strip()
+        if s.can_accept:
+            label = "Review the changes, then Accept." if s.tracked else "Accept to insert it, Retry for another, or Discard."
+        else:
+            label = "" if s.notes else "Nothing came back; try Retry."
+        self.panel.set_phase(s.phase, s.can_accept, f"{note} {label}".strip())
 
     def _log(self, ask: Ask, event: Done | Error) -> None:
         """Every generation goes to the store's log after it ends, as llm does."""

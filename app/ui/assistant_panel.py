@@ -186,5 +186,4 @@ class AssistantPanel(QWidget):
         bar = self.review_view.verticalScrollBar().value()
         self.review_view.setHtml(self.review.to_html())
         self.review_view.verticalScrollBar().setValue(bar)
-        n, pending = len(self.review.changes), self.review.pending
-        self.status.setText(f"{n} change{'s' if n != 1 else ''}, {pending} undecided — click ✓ or ✗ on each, then Accept to apply (undecided ones are taken).")
+        self.status.setText(self.review.summary())
