@@ -60,3 +60,14 @@ def test_advise_reads_a_gguf(tiny_model: Path, home: Path, capsys: pytest.Captur
     assert main(["models", "advise", str(tiny_model), "--ram", "8", "--gpu", "0", "--home", str(home)]) == 0
     out = capsys.readouterr().out
     assert "recommended: F16" in out and "RAM usable" in out
+
+
+def test_compress_tasks_reports_task_accuracy_kept_beside_agreement(tiny_model: Path, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["compress", str(tiny_model), "--type", "Q8_0", "--tokens", "100", "--tasks", "--task-limit", "1", "--home", str(home), "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    tasks = result["tasks"]
+    assert tasks["top1_agreement"] == result["rows"][1]["top1_agreement"]
+    assert set(tasks["kept"]["tasks"]) == set(tasks["candidate"]["tasks"]) and tasks["candidate"]["all"]["total"] == 8
+    assert tasks["reference"]["sha256"] != tasks["candidate"]["sha256"]
+    assert Path(result["reference"]["path"]).is_file()  # the tiny model is full precision: its own reference, never removed

@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     p.add_argument("--mixed", type=int, default=0, metavar="N", help="measure each tensor group's sensitivity and keep the N most sensitive at --promote-type")
     p.add_argument("--promote-type", default="Q8_0", metavar="T", help="type for the sensitive tensors of --mixed (default Q8_0)")
     p.add_argument("--keep-reference", action="store_true", help="keep the rebuilt full-precision reference in the cache folder")
+    p.add_argument("--tasks", action="store_true", help="also run `bench tasks` on the output and the reference: task accuracy kept beside top-1 agreement (minutes)")
+    p.add_argument("--task-limit", type=int, metavar="N", help="with --tasks: at most N items a task")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("--progress-json", action="store_true", help="one JSON object per line on stdout: progress, then the result (for the desktop app)")
@@ -131,6 +133,11 @@ def run_compress(args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(report.table(result))
+        if "tasks" in result:
+            from app.taskbench.report import comparison_table
+
+            t = result["tasks"]
+            print("\n" + comparison_table(t["candidate"], t["reference"], t["kept"], t["top1_agreement"]))
         print(f"\nreport: {result['report_path']}\nchart:  {result['chart_path']}")
         if result.get("registered"):
             print(f"registered as {result['registered']!r}: {result['output']}")
@@ -144,12 +151,28 @@ def _compress(args: argparse.Namespace, progress: Progress) -> dict:
     if out.exists() and not args.force:
         raise UserError(f"{out} already exists; pass --force to replace it or --out to choose another file.")
     text = Path(args.text_file).expanduser() if args.text_file else None
-    req = CompressRequest(model, quant, out, text, args.tokens, args.mixed, args.promote_type.upper(), args.keep_reference)
+    # --tasks runs the reference too, after the quantization: keep it until then.
+    req = CompressRequest(model, quant, out, text, args.tokens, args.mixed, args.promote_type.upper(), args.keep_reference or args.tasks)
     result = compress_model(req, args.home / "cache" / "compress", progress)
+    if args.tasks:
+        _task_accuracy(args, result)
     from inference.models import Registry
 
     result["registered"] = Registry(args.home).add(out).name
     return _write(result, Path(args.report) if args.report else out.with_suffix(".report.json"))
+
+
+def _task_accuracy(args: argparse.Namespace, result: dict) -> None:
+    """The task benchmark on the output and its reference (task accuracy kept), then the rebuilt reference let go."""
+    from app.taskbench.bench import task_accuracy_kept
+
+    ref = result["reference"]
+    try:
+        result["tasks"] = task_accuracy_kept(args.home, Path(result["output"]), Path(ref["path"]), result["rows"][1]["top1_agreement"], args.task_limit)
+    finally:
+        if ref["rebuilt"] and not args.keep_reference:
+            Path(ref["path"]).unlink(missing_ok=True)
+            ref["kept"] = False
 
 
 def _sweep(args: argparse.Namespace, progress: Progress) -> dict:

@@ -26,7 +26,7 @@ from app import store
 from app.errors import UserError
 from app.taskbench import report
 from app.taskbench.data import DATA_DIR, load_set
-from app.taskbench.run import WorkerSession, measure
+from app.taskbench.run import Measurement, WorkerSession, measure
 from inference.tasks import TASKS
 
 AGREEMENT_TOKENS = 512  # enough for a top-1 agreement figure to two digits, a few seconds a model here
@@ -50,18 +50,11 @@ def parse_tasks(text: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.client import WorkerClient
-
     items = load_set(parse_tasks(args.tasks), args.limit, args.data)
-    with WorkerClient(home=Path(args.home)) as client:
-        session = WorkerSession(client)
-        results = [measure(session, items, args.model, _progress)]
-        if args.reference:
-            results.append(measure(session, items, args.reference, _progress))
-    summaries = [report.summary(m) for m in results]
-    save_scores(Path(args.home), results)
+    results = measure_models(Path(args.home), items, [args.model] + ([args.reference] if args.reference else []))
     if args.answers:
         write_answers(args.answers, results)
+    summaries = [report.summary(m) for m in results]
     for s in summaries:
         print(report.table(s), end="\n\n")
     line = summaries[0]
@@ -70,6 +63,23 @@ def run(args: argparse.Namespace) -> int:
         print(report.comparison_table(line["candidate"], line["reference"], line["kept"], line["top1_agreement"]))
     print(report.json_line(line))
     return 0
+
+
+def measure_models(home: Path, items: dict, models: list[str | None]) -> list[Measurement]:
+    """Each model measured on the items in one worker, one after the other; the scores stored per checksum."""
+    from inference.client import WorkerClient
+
+    with WorkerClient(home=home) as client:
+        session = WorkerSession(client)
+        results = [measure(session, items, model, _progress) for model in models]
+    save_scores(home, results)
+    return results
+
+
+def task_accuracy_kept(home: Path, candidate: Path, reference: Path, top1: float | None, limit: int | None = None) -> dict:
+    """`compress --tasks`: the compressed model and its reference on the whole set, compared (see `compare`)."""
+    results = measure_models(home, load_set(limit=limit), [str(candidate), str(reference)])
+    return compare(*(report.summary(m) for m in results), str(candidate), str(reference), top1)
 
 
 def compare(candidate: dict, reference: dict, candidate_path: str | None, reference_path: str | None,
@@ -93,7 +103,7 @@ def top1_agreement(candidate: Path, reference: Path, tokens: int = AGREEMENT_TOK
         evaluator.close()
 
 
-def save_scores(home: Path, results: list) -> None:
+def save_scores(home: Path, results: list[Measurement]) -> None:
     """Each measured model's scores into the store, keyed by its checksum."""
     with contextlib.closing(store.open_db(home)) as db:
         for m in results:
