@@ -50,6 +50,7 @@ bench: install
 	$(VENV)/bin/scriptorium bench gui
 	$(VENV)/bin/scriptorium bench compress
 	$(VENV)/bin/scriptorium bench corpus
+	$(VENV)/bin/scriptorium bench tasks
 	$(VENV)/bin/scriptorium bench serve
 
 # On a machine with CUDA: rebuild the same sdist with every layer offloadable to the GPU.
