@@ -325,8 +325,10 @@ def run_dispersion(args: argparse.Namespace) -> int:
         from app.corpus.charts import dispersion_png
 
         dispersion_png(result, args.png)
-    parts = [{k: v for k, v in _plain(p).items() if k != "positions"} for p in result.parts]
+    parts = [{k: v for k, v in _plain(p).items() if k != "positions"} for p in result.parts if p.count]
     payload = {**_plain(result), "png": args.png}
     columns = (("label", args.by), ("tokens", "tokens"), ("count", "hits"), ("per_million", "per million"))
-    about = f"{result.count:,} hits; Gries's DP {result.dp:.3f} (0: spread evenly, 1: all in one part)."
-    return _emit(args, payload, lambda: table(parts, columns) + "\n" + about + (f"\nDrew the plot to {args.png}." if args.png else ""))
+    about = (f"{result.count:,} hits in {len(parts):,} of {len(result.parts):,} {args.by}s; "
+             f"Gries's DP {result.dp:.3f} (0: spread evenly, 1: all in one part).")
+    drawn = f"\nDrew the plot to {args.png}." if args.png else ""
+    return _emit(args, payload, lambda: (table(parts, columns) + "\n" + about + drawn) if parts else f"No hits for {args.term!r}.")
