@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from app.taskbench.data import TRANSLATE_LANGUAGES, Item, scaffold_labels, scaffolds
+from app.taskbench.proofing import score
 from inference.degenerate import AnswerGuard, units
 from inference.scripts import UNSPACED
 
@@ -158,8 +159,6 @@ def _instruct(item: Item, answer: str, _: str) -> list[str]:
 
 
 def _proofread(item: Item, answer: str, _: str) -> list[str]:
-    from app.taskbench.proofing import score
-
     proof = score(item.text, item.expect["corrected"], answer)
     return ([] if proof.fixed else ["error not fixed"]) + [f"dropped {', '.join(proof.dropped)}"] * bool(proof.dropped)
 
