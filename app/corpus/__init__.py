@@ -17,8 +17,13 @@ Modules, each with one job (SQL lives here and in app/store only):
   sample.py      a seeded generated corpus (Zipf-distributed Chinese and English) for benchmarks and tests
   importers/     one reader per format (txt, md, html, docx, epub, pdf, csv, json/jsonl with a field mapping),
                  and the import job: dedupe by hash, incremental, resumable, cancellable, with a report
-  tokens.py      tokens for statistics: words for spaced scripts, characters for CJK, with their offsets
+  tokens.py      tokens for statistics: words for spaced scripts, characters for CJK, folded, with their offsets,
+                 and where n-grams break (punctuation, paragraphs, line breaks next to CJK)
   kwic.py        the concordance: hits with left/right context, sorted by L3..R3, exported to CSV
+  counts.py      counting over many texts with numpy: dense token ids, n-gram keys, tallies with text ranges
+  measures.py    the formulas as functions of plain counts: G² (Dunning), MI, t-score, logDice, %DIFF, log ratio,
+                 Gries's DP; the README writes them out
   stats.py       frequency lists, n-grams, collocates (MI, log-likelihood, t-score, logDice), keyness
-                 (log-likelihood with %DIFF, log ratio), dispersion; the formulas are in the README
+                 (log-likelihood with %DIFF, log ratio), dispersion (Gries's DP), read through store.iter_texts
+  charts.py      the command line's charts (matplotlib, Agg): dispersion_png
 """
