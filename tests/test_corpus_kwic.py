@@ -13,10 +13,9 @@ from sqlite_utils import Database
 
 from app.corpus.kwic import KwicLine, kwic, to_csv
 from app.corpus.records import TextRecord
-from app.corpus.sample import texts as sample_texts
-from app.corpus.store import TextFilter, add_text, corpus_id, fold_of, iter_texts
+from app.corpus.store import TextFilter, fold_of, iter_texts
 from app.errors import UserError
-from app.store import open_memory_db
+from tests import corpus_sample
 
 POEM = "床前明月光，\n疑是地上霜。\n舉頭望明月，低頭思故鄉。"
 MOONS = "明月出天山，蒼茫雲海間。\n海上生明月，天涯共此時。\n明月"
@@ -25,22 +24,16 @@ ENGLISH = "The cat sat on the mat. A big cat ran off, and a cat ate.\nCat!"
 
 @pytest.fixture
 def db() -> Database:
-    db = open_memory_db()
-    poems, prose = corpus_id(db, "poems"), corpus_id(db, "prose")
-    add_text(db, poems, TextRecord(title="Quiet night", body=POEM, author="Li Bai"))
-    add_text(db, poems, TextRecord(title="Moon over the pass", body=MOONS, author="Li Bai"))
-    add_text(db, prose, TextRecord(title="Cats", body=ENGLISH, author="Anon"))
-    return db
+    return corpus_sample.texts_db({
+        "poems": [TextRecord(title="Quiet night", body=POEM, author="Li Bai"),
+                  TextRecord(title="Moon over the pass", body=MOONS, author="Li Bai")],
+        "prose": [TextRecord(title="Cats", body=ENGLISH, author="Anon")],
+    })
 
 
 @pytest.fixture(scope="module")
 def sample_db() -> Database:
-    db = open_memory_db()
-    cid = corpus_id(db, "sample")
-    with db.atomic():
-        for record in sample_texts(0.3, seed=7):
-            add_text(db, cid, record)
-    return db
+    return corpus_sample.sample_db(0.3, seed=7)
 
 
 def _plain_count(db: Database, corpus: str, query: str) -> int:

@@ -11,11 +11,10 @@ from sqlite_utils import Database
 
 from app.corpus import stats
 from app.corpus.records import TextRecord
-from app.corpus.sample import texts as sample_texts
-from app.corpus.store import TextFilter, add_text, corpus_id, iter_texts
+from app.corpus.store import TextFilter, iter_texts
 from app.corpus.tokens import ngrams, tokens
 from app.errors import UserError
-from app.store import open_memory_db
+from tests import corpus_sample
 
 POEM = "床前明月光，\n疑是地上霜。\n舉頭望明月，低頭思故鄉。"  # traditional 舉, 頭, 鄉 count as 举, 头, 乡
 HARBOUR = "The moon rose over the harbour. The boats lay still, and the moon was white on the water."
@@ -24,23 +23,17 @@ GARDEN = "Dear Ada, the moon was full last night and the garden was bright as da
 
 @pytest.fixture
 def db() -> Database:
-    db = open_memory_db()
-    mixed, english = corpus_id(db, "mixed"), corpus_id(db, "english")
-    add_text(db, mixed, TextRecord(title="Quiet night", body=POEM, author="Li Bai"))
-    add_text(db, mixed, TextRecord(title="Harbour", body=HARBOUR, author="Anon"))
-    add_text(db, english, TextRecord(title="Garden", body=GARDEN, author="Ada"))
-    add_text(db, english, TextRecord(title="Harbour again", body=HARBOUR + " " + HARBOUR, author="Anon"))
-    return db
+    return corpus_sample.texts_db({
+        "mixed": [TextRecord(title="Quiet night", body=POEM, author="Li Bai"),
+                  TextRecord(title="Harbour", body=HARBOUR, author="Anon")],
+        "english": [TextRecord(title="Garden", body=GARDEN, author="Ada"),
+                    TextRecord(title="Harbour again", body=HARBOUR + " " + HARBOUR, author="Anon")],
+    })
 
 
 @pytest.fixture(scope="module")
 def sample_db() -> Database:
-    db = open_memory_db()
-    cid = corpus_id(db, "sample")
-    with db.atomic():
-        for record in sample_texts(0.2, seed=3):
-            add_text(db, cid, record)
-    return db
+    return corpus_sample.sample_db(0.2, seed=3)
 
 
 def _slow_counts(db: Database, corpus: str, unit: str, n: int) -> tuple[Counter, Counter, int]:
@@ -136,8 +129,7 @@ def test_collocates_by_hand(db: Database) -> None:
 
 
 def test_a_token_in_two_windows_counts_once_and_the_node_is_never_its_own_collocate() -> None:
-    db = open_memory_db()
-    add_text(db, corpus_id(db, "c"), TextRecord(title="t", body="a b x b x c"))
+    db = corpus_sample.texts_db({"c": [TextRecord(title="t", body="a b x b x c")]})
     result = stats.collocates(db, "c", "x", window=(1, 1), min_count=1)
     assert {c.item: c.observed for c in result.rows} == {"b": 2, "c": 1}  # the b between the nodes counts once
     assert (result.node_frequency, result.window_tokens) == (2, 3)
@@ -149,9 +141,8 @@ def test_collocates_of_a_chinese_character(db: Database) -> None:
 
 
 def test_log_likelihood_of_a_collocate_is_negative_when_rarer_than_expected() -> None:
-    db = open_memory_db()
     body = "a b c b c b c b c b c " + "a " * 40  # near b: one a of 41, where 6 × 41 / 51 = 4.8 are expected
-    add_text(db, corpus_id(db, "c"), TextRecord(title="t", body=body))
+    db = corpus_sample.texts_db({"c": [TextRecord(title="t", body=body)]})
     rows = {c.item: c for c in stats.collocates(db, "c", "b", window=(1, 1), min_count=1).rows}
     assert (rows["a"].observed, rows["a"].expected) == (1, pytest.approx(6 * 41 / 51))
     assert rows["a"].scores["ll"] < 0 < rows["c"].scores["ll"]

@@ -28,6 +28,14 @@ MEASURES: tuple[Measure, ...] = ("mi", "ll", "t", "logdice")
 NO_AUTHOR = "(no author)"
 
 
+class _Result:
+    """A result the command line prints with --json."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values for --json output."""
+        return asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
 class Count:
     """One row of a frequency list: how often, in how many texts, and per million tokens."""
@@ -39,7 +47,7 @@ class Count:
 
 
 @dataclass(frozen=True)
-class FrequencyList:
+class FrequencyList(_Result):
     """A frequency list: `tokens` is the corpus size (the base of per_million), `types` the distinct items."""
 
     unit: Unit
@@ -47,10 +55,6 @@ class FrequencyList:
     tokens: int
     types: int
     rows: list[Count]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values for --json output."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ class Collocate:
 
 
 @dataclass(frozen=True)
-class CollocateList:
+class CollocateList(_Result):
     """The collocates of a node: `window_tokens` is the size of its windows' union, `tokens` the corpus size."""
 
     term: str
@@ -74,10 +78,6 @@ class CollocateList:
     window_tokens: int
     tokens: int
     rows: list[Collocate]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values for --json output."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -97,16 +97,12 @@ class Keyword:
 
 
 @dataclass(frozen=True)
-class KeywordList:
+class KeywordList(_Result):
     """Keywords, over-used first, each side by G² from the highest; the sizes are the bases of the rates."""
 
     target_tokens: int
     reference_tokens: int
     rows: list[Keyword]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values for --json output."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -122,7 +118,7 @@ class Part:
 
 
 @dataclass(frozen=True)
-class Dispersion:
+class Dispersion(_Result):
     """How a term spreads over the parts of a corpus, with Gries's DP (0 even … 1 all in one part)."""
 
     term: str
@@ -131,10 +127,6 @@ class Dispersion:
     count: int
     dp: float
     parts: list[Part]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values for --json output."""
-        return asdict(self)
 
 
 def frequencies(
