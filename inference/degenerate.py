@@ -28,12 +28,14 @@ LOOP_COPIES = 3
 MIN_SENTENCE_WEIGHT = 3.0
 MAX_PERIOD = 80
 # An echo ("copy" mode): at least ECHO_SHARE of the answer's weight lies in runs of ECHO_GRAM units found in the
-# source, and the answer weighs at least MIN_ECHO_WEIGHT (or equals the source). The answer is held back until it
-# has ECHO_DECIDE units, and from then on until it stops looking like a copy.
+# source, and the answer weighs at least MIN_ECHO_WEIGHT (or equals the source); a source lighter than that is too
+# short to tell a copy of it from an answer. The answer is held back while it may be an echo: until more than
+# ECHO_SLACK of its weight (and more than 1 - ECHO_SHARE of it) is in units no copied run can cover any more,
+# which for an answer of its own is about its first five words.
 ECHO_GRAM = 4
 ECHO_SHARE = 0.8
 MIN_ECHO_WEIGHT = 4.0
-ECHO_DECIDE = 8
+ECHO_SLACK = 1.0
 ECHO_MODES = ("", "copy", "same")  # never checked; mostly a copy of the source; identical to it
 MIN_PARTIAL_LABEL = 3  # a label cut short at the end of an answer ("\nOrig") is dropped from this many characters
 
@@ -151,8 +153,16 @@ class AnswerGuard:
             return Check(text, self.start, self.start, "echo")
         if self.echo.holding and not final:
             return Check(text, self.start)
-        safe = len(text) if final else min(self.reader.pos, self.loops.held_from(self.reader.pos))
+        safe = len(text) if final else min(self._settled(text), self.loops.held_from(len(text)))
         return Check(text, safe)
+
+    def _settled(self, text: str) -> int:
+        """How far no repeat can begin: the whole text when its unfinished last word cannot complete any recent unit
+        (a repeat's first word repeats one), else the end of its last complete unit."""
+        last = _UNIT.search(text, self.reader.pos)
+        if last is not None and last.end() == len(text) and not self.loops.may_repeat(last.group().casefold()):
+            return len(text)
+        return self.reader.pos
 
     def _strip_leading_label(self, text: str, final: bool) -> str:
         body = text[self.start :].lstrip()
@@ -177,6 +187,7 @@ class _LoopFinder:
     source: str  # the writer's text as _joined keys: a repetition it has is not a loop
     keys: list[str] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)  # each unit's start in the text
+    ends: list[int] = field(default_factory=list)
     weights: list[float] = field(default_factory=lambda: [0.0])  # prefix sums
     runs: list[int] = field(default_factory=lambda: [0] * (MAX_PERIOD + 1))  # runs[p]: trailing units equal to the unit p before
     excused: set[int] = field(default_factory=set)  # periods whose current run the source has
@@ -189,6 +200,7 @@ class _LoopFinder:
             self.sentences.append(i)
         self.keys.append(unit.key)
         self.starts.append(unit.start)
+        self.ends.append(unit.end)
         self.weights.append(self.weights[-1] + unit.weight)
         for p in range(1, min(MAX_PERIOD, i) + 1):
             self.runs[p] = self.runs[p] + 1 if unit.key == self.keys[i - p] else 0
@@ -200,17 +212,21 @@ class _LoopFinder:
         """At the end of the answer: whether its last sentence repeats the one before."""
         return self._repeated_sentence(len(self.keys))
 
+    def may_repeat(self, partial: str) -> bool:
+        """Whether a word still being written could become one of the last MAX_PERIOD units (and so start a repeat)."""
+        return any(key.startswith(partial) for key in self.keys[-MAX_PERIOD:])
+
     def held_from(self, default: int) -> int:
-        """Where a repeat may be forming: the first unit of the longest current run (held back until it breaks)."""
-        longest = max(self.runs)
-        return self.starts[len(self.keys) - longest] if longest else default
+        """Where a repeat may be forming: just after the unit before the longest current run (held until it breaks)."""
+        first = len(self.keys) - max(self.runs)
+        return default if first == len(self.keys) else self.ends[first - 1]
 
     def _repeated_sentence(self, end: int) -> int | None:
         """The previous sentence, [b, end), said twice in a row: cut where the second one opens."""
         if len(self.sentences) < 2:
             return None
         a, b = self.sentences[-2], self.sentences[-1]
-        if end - b != b - a or self.keys[a:b] != self.keys[b:end] or self.weights[end] - self.weights[b] < MIN_SENTENCE_WEIGHT:
+        if end - b > MAX_PERIOD or end - b != b - a or self.keys[a:b] != self.keys[b:end] or self.weights[end] - self.weights[b] < MIN_SENTENCE_WEIGHT:
             return None
         return None if _joined(self.keys[a:end]) in self.source else self.starts[b]
 
@@ -236,15 +252,17 @@ class _EchoWatch:
 
     def __init__(self, source: str, mode: str) -> None:
         self.mode = mode
-        self.source = [u.key for u in units(source)] if mode else []
-        n = min(ECHO_GRAM, len(self.source))
-        self.n = n
+        found = units(source) if mode else []
+        self.source = [u.key for u in found]
+        n = self.n = min(ECHO_GRAM, len(self.source))
         self.grams = {tuple(self.source[j : j + n]) for j in range(len(self.source) - n + 1)} if n else set()
         self.keys: list[str] = []
         self.weights: list[float] = []
         self.covered: list[bool] = []
         self.total = self.copied = 0.0  # the answer's weight, and the weight of its units inside copied runs
-        self.holding = bool(mode) and bool(self.source)
+        self.settled = self.original = 0.0  # the weight of units no further run can cover, and of those uncovered
+        heavy = sum(u.weight for u in found) >= MIN_ECHO_WEIGHT
+        self.holding = bool(self.source) and (mode == "same" or (mode == "copy" and heavy))
 
     def add(self, unit: Unit) -> None:
         if not self.holding:
@@ -264,7 +282,11 @@ class _EchoWatch:
         if self.mode == "same":  # every unit before this one matched the source's, or it would not be holding
             j = len(self.keys)
             return j <= len(self.source) and self.keys[-1] == self.source[j - 1]
-        return len(self.keys) < ECHO_DECIDE or self.copied >= ECHO_SHARE * self.total
+        k = len(self.keys) - self.n  # this unit's last chance of being covered has just passed
+        if k >= 0:
+            self.settled += self.weights[k]
+            self.original += 0.0 if self.covered[k] else self.weights[k]
+        return self.original <= max(ECHO_SLACK, (1 - ECHO_SHARE) * self.settled)
 
     def verdict(self) -> bool:
         """At the end: the answer (never released) is an echo of the source."""

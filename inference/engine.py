@@ -15,7 +15,7 @@ from inference import backends
 from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, TextBackend
 from inference.degenerate import ECHO_NOTE, REPETITION_NOTE, AnswerGuard
 from inference.models import ModelInfo
-from inference.protocol import BadRequest, Cancelled, NoModel
+from inference.protocol import BadRequest, Cancelled, NoModel, WorkerError
 from inference.story import MIN_TEXT_CHARS, NEAR_TEXT_CHARS, StoryNotes
 from inference.tasks import ECHO_CHECKS, Prompt, TaskInput, build_prompt
 from inference.tasks import validate as validate_task
@@ -193,7 +193,7 @@ class Engine:
         t_first = t_last = None
         stop_reason = "length"
         context = RequestContext(params.doc_key, params.speculative, params.task, cancel)
-        for piece in self._answer(prompt, ids, params.sampling(), stats, context):
+        for piece in _shown_on_failure(self._answer(prompt, ids, params.sampling(), stats, context), stream):
             if cancel.is_set():
                 raise Cancelled("Generation was stopped.")
             now = time.perf_counter()
@@ -395,6 +395,17 @@ class _TextStream:
 
     def output(self) -> str:
         return self.text.strip() if self.strip else self.text
+
+
+def _shown_on_failure(pieces: Iterator[bytes | str], stream: _TextStream) -> Iterator[bytes | str]:
+    """The backend's pieces; when it fails mid-answer (a server hanging up), what the stream held back is shown first,
+    so the text that came is kept (a cancel keeps only what was shown)."""
+    try:
+        yield from pieces
+    except WorkerError as exc:
+        if not isinstance(exc, Cancelled):
+            stream.finish()
+        raise
 
 
 def _guard(params: GenerateParams, prompt: Prompt) -> AnswerGuard | None:

@@ -115,13 +115,15 @@ def test_mostly_a_copy_is_an_echo() -> None:
 def test_an_answer_of_its_own_is_released_after_a_few_words() -> None:
     text = " and the sea rose over the rocks while the gulls cried above the lamp"
     g = AnswerGuard(source=SOURCE, echo="copy")
-    check = g.check(text)
-    assert check.safe > 0 and check.reason == ""
+    assert g.check(" and the sea rose over").safe == 0  # five words: could still be a copy that began oddly
+    check = g.check(" and the sea rose over the")
+    assert check.safe == len(" and the sea rose over") and check.reason == ""
     assert stream(text, source=SOURCE, echo="copy") == (text, "", len(text))
 
 
 def test_short_answers_and_unchecked_modes_are_never_echoes() -> None:
     assert stream(" the lamp", source=SOURCE, echo="copy")[1] == ""  # too short to call a copy
+    assert stream("Once upon a time", source="Once", echo="copy") == ("Once upon a time", "", 16)  # too short a source
     assert stream(SOURCE, source=SOURCE, echo="")[1] == ""  # proofread: an unchanged text is a fine answer
 
 
@@ -134,3 +136,8 @@ def test_same_mode_flags_only_an_unchanged_answer() -> None:
 def test_unknown_echo_mode_is_refused() -> None:
     with pytest.raises(ValueError):
         AnswerGuard(echo="maybe")
+
+
+def test_a_word_still_being_written_is_shown_unless_it_may_start_a_repeat() -> None:
+    assert AnswerGuard().check("Once").safe == len("Once")  # a server may pause mid-word: nothing to wait for
+    assert AnswerGuard().check("the cat and th").safe == len("the cat and")  # "th…" may be "the" again

@@ -113,10 +113,10 @@ def test_raw_prompts_are_the_models_own() -> None:
 
 
 def test_the_worker_retries_an_echo_and_reports_a_loop(home: Path, tiny_model: Path) -> None:
-    env = {"SCRIPTORIUM_FAKE_REPLIES": '[" The keeper waited.", " Then the lamp went out."]', "SCRIPTORIUM_FAKE_REPLY": " on and on" * 30}
+    env = {"SCRIPTORIUM_FAKE_REPLIES": '[" The keeper waited by the lamp.", " Then the lamp went out."]', "SCRIPTORIUM_FAKE_REPLY": " on and on" * 30}
     with WorkerClient(home=home, backend="fake", env=env) as client:
         client.call("load_model", model=str(tiny_model), timeout=30)
-        retried = client.call("generate", task="continue", text="The keeper waited.", timeout=30)
+        retried = client.call("generate", task="continue", text="The keeper waited by the lamp.", timeout=30)
         looped = client.call("generate", task="continue", text="x", timeout=30)
     assert retried["output"] == " Then the lamp went out." and "retry_seed" in retried["stats"]
     assert looped["output"] == " on and on" and looped["stop_reason"] == "repetition" and looped["notes"] == [REPETITION_NOTE]
