@@ -81,6 +81,10 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     q.add_argument("--at", type=int, metavar="OFFSET", help="print the passage around this character offset")
     q.add_argument("--length", type=int, default=0, metavar="N", help="with --at, mark N characters from the offset")
     leaf("delete", run_delete, "delete a corpus and its index (the files imported from stay)").add_argument("name")
+    q = leaf("embed", run_embed, "give every passage a vector, for search by meaning (resumable: run it again after Ctrl+C)")
+    q.add_argument("--corpus", metavar="NAME", help="only this corpus (default: all of them)")
+    q.add_argument("--model", metavar="NAME", help="a registered GGUF embedding model, e.g. bge-m3 for Chinese "
+                   "(default: the embedded all-MiniLM-L6-v2, English only)")
 
 
 def _open(args: argparse.Namespace) -> closing[Database]:
@@ -89,9 +93,11 @@ def _open(args: argparse.Namespace) -> closing[Database]:
 
 
 def _plain(value: Any) -> Any:
-    """Dataclasses, tuples and paths as JSON-ready values."""
+    """Dataclasses, named tuples, tuples and paths as JSON-ready values."""
     if is_dataclass(value) and not isinstance(value, type):
         return _plain(asdict(value))
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple (KwicLine) is an object, not a list
+        return _plain(value._asdict())
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -205,6 +211,25 @@ def run_delete(args: argparse.Namespace) -> int:
     with _open(args) as db:
         delete_corpus(db, args.name)
     return _emit(args, {"deleted": args.name}, f"Deleted the corpus {args.name!r} and its index; the files imported from are untouched.")
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    """Embed the passages that have no vector from the embedder yet; print how many and how fast."""
+    from app.corpus.vectors import embed_corpus
+
+    line = ProgressLine()
+    with _interrupt_cancels() as cancel:
+        report = embed_corpus(args.home, args.corpus, args.model,
+                              lambda done, total: line.show(f"Embedding: {done:,} of {total:,} passages"), cancel)
+    line.clear()
+    if report.cancelled:
+        about = f"Stopped: {report.embedded:,} passages embedded in this run; run it again to go on from there."
+    else:
+        speed = f" in {report.seconds:,.1f} s ({report.per_second:,.1f} passages/s)" if report.embedded else ""
+        about = f"{report.embedded:,} passages embedded{speed}; {report.already:,} had vectors already."
+    text = f"{report.model} ({report.dim} dimensions): {report.passages:,} passages. {about}"
+    _emit(args, report.to_dict(), text)
+    return 130 if report.cancelled else 0
 
 
 # -- search and concordance ------------------------------------------------------------------
