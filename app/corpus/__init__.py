@@ -14,6 +14,10 @@ Modules, each with one job (SQL lives here and in app/store only):
                  manuscript mirrored as the corpus "Manuscript"; hits as exact character offsets of the original text
   occurrences.py where a query's phrases occur: one-token phrases from the index's positions (fts5vocab), longer
                  ones from the shadows, mapped back through the position maps
+  passages.py    texts cut into overlapping passages on sentence boundaries (by length where unpunctuated), with exact
+                 offsets; built with each text in store.py's transaction (migration m008)
+  vectors.py     passage vectors: a corpus embedded through the worker, resumably, keyed by embedder checksum; a query
+                 embedded; the nearest passages to a vector by brute-force cosine
   sample.py      a seeded generated corpus (Zipf-distributed Chinese and English) for benchmarks and tests
   importers/     one reader per format (txt, md, html, docx, epub, pdf, csv, json/jsonl with a field mapping),
                  and the import job: dedupe by hash, incremental, resumable, cancellable, with a report

@@ -1,4 +1,4 @@
-"""Corpora and their texts: create, add (deduplicated by content hash, indexed in the same transaction), list, read, filter."""
+"""Corpora and their texts: create, add (deduplicated by content hash, indexed and cut into passages in the same transaction), list, read, filter."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, Iterator
 from sqlite_utils import Database
 
 from app.corpus.fold import Fold, load_fold
+from app.corpus.passages import build_passages
 from app.corpus.records import TextRecord
 from app.corpus.shadow import build_shadow
 from app.errors import UserError
@@ -123,14 +124,16 @@ def add_text(db: Database, corpus_id: int, record: TextRecord) -> int | None:
         )
         text_id = int(cursor.lastrowid)
         index_text(db, text_id, record.body)
+        build_passages(db, text_id, record.body)
     return text_id
 
 
 def replace_text(db: Database, text_id: int, record: TextRecord) -> None:
-    """Give a stored text a new body and metadata, and index it again (IntegrityError if the corpus has that body)."""
+    """Give a stored text a new body and metadata, index and cut it again (IntegrityError if the corpus has that body)."""
     with db.atomic():
         db.execute(f"UPDATE texts SET {', '.join(f'{c} = ?' for c in _WRITTEN)} WHERE id = ?", [*_values(record), text_id])
         index_text(db, text_id, record.body)
+        build_passages(db, text_id, record.body)
 
 
 def _values(record: TextRecord) -> list[Any]:

@@ -193,6 +193,50 @@ def m007_task_scores(db: Database) -> None:
     )
 
 
+@migrations()
+def m008_passages(db: Database) -> None:
+    """Passages of texts (app/corpus/passages.py), the embedders that embedded them, and their vectors.
+
+    A passage is [start, end) in characters of its text's original body; a new body gives new passages, and their
+    vectors go with the old ones (ON DELETE CASCADE). An embedding is keyed by (passage, embedder checksum), so a
+    second embedder adds its own rows and a run resumes where the last committed batch left off. Its `vector` is
+    `dim` little-endian IEEE float32 values, L2-normalised (a dot product is the cosine), 4 * dim bytes:
+    numpy.frombuffer(vector, "<f4"). Plain blobs, not sqlite-vec: the Python here (3.11.7) is built without
+    sqlite3's enable_load_extension, so no SQLite extension can be loaded at all, and brute force in numpy over
+    blobs read in chunks is fast enough at these sizes (app/corpus/vectors.py gives the measurements).
+    """
+    # AUTOINCREMENT: an id is never reused, so a vector computed for a passage since replaced cannot land on the
+    # passage that took its place.
+    db.execute(
+        """CREATE TABLE passages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            text_id INTEGER NOT NULL REFERENCES texts (id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL CHECK ("end" > start),
+            UNIQUE (text_id, ordinal)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE embedders (
+            sha256 TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            created TEXT NOT NULL
+        )"""
+    )
+    # The (passage_id, model_sha256) key also serves the cascade from passages, which looks rows up by passage_id.
+    db.execute(
+        """CREATE TABLE embeddings (
+            passage_id INTEGER NOT NULL REFERENCES passages (id) ON DELETE CASCADE,
+            model_sha256 TEXT NOT NULL REFERENCES embedders (sha256) ON DELETE CASCADE,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL CHECK (length(vector) = 4 * dim),
+            PRIMARY KEY (passage_id, model_sha256)
+        )"""
+    )
+
+
 def names() -> list[str]:
     """Names of every migration this version knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]
