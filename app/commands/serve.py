@@ -13,8 +13,8 @@ from inference.server.config import ServeConfig
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser("serve", parents=[parent], help="an OpenAI-compatible endpoint on 127.0.0.1", description=__doc__)
-    for f in fields(ServeConfig):  # the options are the config's fields, typed like their defaults
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default) if f.default is not None else str, default=f.default, help=f.metadata["help"])
+    for f in fields(ServeConfig):  # the options are the config's fields
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=f.metadata["type"], default=f.default, help=f.metadata["help"])
     p.add_argument("--show-token", action="store_true", help="print the bearer token clients must send, and exit")
     p.set_defaults(handler=run)
 

@@ -2,8 +2,8 @@
 
 Why it is measured this way:
 - Both servers load the same file with every setting both can take alike: n_ctx, n_batch = n_ubatch
-  = 128, flash attention, one thread per physical core (all logical cores for batches), every layer
-  on the GPU when the build has one. llama-cpp-python's server cannot set swa_full=False; ours
+  = 128, flash attention, the same decoding threads (--threads; all logical cores for batches),
+  every layer on the GPU when the build has one. llama-cpp-python's server cannot set swa_full=False; ours
   does (DESIGN.md): the table says so. Speculation is off on our side (theirs has none).
 - Every request is a greedy completion (temperature 0, no repetition penalty) of a distinct passage
   with the same max_tokens, streamed, so both do the same arithmetic and time to first token is seen at the
@@ -34,11 +34,12 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 import psutil
 
@@ -56,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per server (the requests are split between them)")
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per server after which no new request starts")
+    parser.add_argument("--threads", type=int, default=psutil.cpu_count(logical=False) or os.cpu_count() or 1,
+                        help="decoding threads, both servers (default: one per physical core; on a busy machine 1 keeps llama.cpp from stalling on preempted threads)")
 
 
 @dataclass
@@ -145,8 +148,9 @@ def load(side: Side, prompts: list[str], indices: list[int], clients: int, max_t
 
 
 # -- the two servers ------------------------------------------------------------------------------
-def start_scriptorium(home: Path, model: str, n_ctx: int) -> tuple[subprocess.Popen, int]:
-    cmd = [sys.executable, "-m", "app.cli", "serve", "--home", str(home), "--port", "0", "--model", model, "--n-ctx", str(n_ctx), "--speculative", "off"]
+def start_scriptorium(home: Path, model: str, n_ctx: int, threads: int) -> tuple[subprocess.Popen, int]:
+    cmd = [sys.executable, "-m", "app.cli", "serve", "--home", str(home), "--port", "0", "--model", model, "--n-ctx", str(n_ctx),
+           "--n-threads", str(threads), "--speculative", "off"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()  # type: ignore[union-attr]
     if "http://127.0.0.1:" not in line:
@@ -155,17 +159,16 @@ def start_scriptorium(home: Path, model: str, n_ctx: int) -> tuple[subprocess.Po
     return proc, int(line.split("http://127.0.0.1:")[1].split("/")[0])
 
 
-def start_llama_cpp(path: str, n_ctx: int) -> tuple[subprocess.Popen, int]:
+def start_llama_cpp(path: str, n_ctx: int, threads: int, log: IO[str]) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    physical = psutil.cpu_count(logical=False) or os.cpu_count() or 1
     settings = {
         "model": path, "host": "127.0.0.1", "port": port, "n_ctx": n_ctx, "n_batch": 128, "n_ubatch": 128, "flash_attn": True,
-        "n_threads": physical, "n_threads_batch": os.cpu_count() or 1, "n_gpu_layers": -1, "logits_all": False,
+        "n_threads": threads, "n_threads_batch": os.cpu_count() or 1, "n_gpu_layers": -1, "logits_all": False,
         "interrupt_requests": False, "verbose": False,
     }
     cmd = [sys.executable, "-m", "llama_cpp.server", *[a for k, v in settings.items() for a in (f"--{k}", str(v))]]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    _wait_until_up(port, proc)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)  # a file: an unread pipe would fill and stall it
+    _wait_until_up(port, proc, log)
     return proc, port
 
 
@@ -175,11 +178,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_until_up(port: int, proc: subprocess.Popen, log: IO[str], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"llama-cpp-python's server exited: {proc.stderr.read()[-800:] if proc.stderr else ''} (pip install -e '.[bench]')")
+            log.seek(0)
+            raise RuntimeError(f"llama-cpp-python's server exited: {log.read()[-800:]} (its packages: pip install -e '.[bench]')")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/v1/models")
@@ -208,7 +212,7 @@ def priority_check(home: Path, model: str, n_ctx: int, prompts: list[str], args:
     from inference.server.app import Endpoint
     from inference.server.config import ServeConfig
 
-    endpoint = Endpoint(ServeConfig(port=0, model=model, n_ctx=n_ctx, speculative="off"), home)
+    endpoint = Endpoint(ServeConfig(port=0, model=model, n_ctx=n_ctx, n_threads=args.threads, speculative="off"), home)
     endpoint.load()
     thread = threading.Thread(target=endpoint.run, name="endpoint", daemon=True)
     thread.start()
@@ -291,8 +295,9 @@ def run(args: argparse.Namespace) -> int:
     def count_tokens(text: str) -> int:
         return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    ours, our_port = start_scriptorium(home, str(info.path), args.n_ctx)
-    theirs, their_port = start_llama_cpp(str(info.path), args.n_ctx)
+    their_log = tempfile.TemporaryFile("w+")
+    ours, our_port = start_scriptorium(home, str(info.path), args.n_ctx, args.threads)
+    theirs, their_port = start_llama_cpp(str(info.path), args.n_ctx, args.threads, their_log)
     sides = {"scriptorium": Side("scriptorium", our_port, "", serve_token(home)), "llama_cpp": Side("llama_cpp", their_port, "")}
     try:
         for side in sides.values():
@@ -322,7 +327,7 @@ def report(model: str, args: argparse.Namespace, summary: dict, priority: dict, 
     ours, theirs = summary["scriptorium"], summary["llama_cpp"]
     ratio = ours["tokens_per_s"] / theirs["tokens_per_s"] if theirs["tokens_per_s"] else 0.0
     print(f"serve benchmark: {model}, {args.clients} clients, {args.requests} streamed greedy completions per server in {args.rounds} alternating rounds, "
-          f"{args.max_tokens} tokens, prompts of ~{args.prompt_chars} chars, n_ctx {args.n_ctx}")
+          f"{args.max_tokens} tokens, prompts of ~{args.prompt_chars} chars, n_ctx {args.n_ctx}, {args.threads} decoding threads")
     print(f"{'':<26}{'scriptorium':>14}{'llama-cpp-python':>18}{'ours/theirs':>13}")
     for key, label in (("tokens_per_s", "throughput tokens/s"), ("requests_per_s", "throughput requests/s"), ("ttft_p50_ms", "ttft p50 ms"),
                        ("ttft_p99_ms", "ttft p99 ms"), ("latency_p50_ms", "latency p50 ms"), ("latency_p99_ms", "latency p99 ms")):
@@ -339,7 +344,7 @@ def report(model: str, args: argparse.Namespace, summary: dict, priority: dict, 
     print(f"machine load average (1 min) before and after: {load[0]:.2f}, {load[1]:.2f} on {os.cpu_count()} CPUs: other work there bends both sides")
     print(f"throughput ours/theirs {ratio:.3f} (target: within 5%, at least 0.95) -> {'met' if ratio >= 0.95 else 'missed'}")
     print(json.dumps({"bench": "serve", "model": model, "clients": args.clients, "requests": args.requests, "max_tokens": args.max_tokens,
-                      "rounds": args.rounds, "scriptorium": ours, "llama_cpp": theirs, "throughput_ratio": ratio, "priority": priority,
+                      "rounds": args.rounds, "threads": args.threads, "scriptorium": ours, "llama_cpp": theirs, "throughput_ratio": ratio, "priority": priority,
                       "worker_generations": finished, "load_average": load}))
 
 

@@ -244,5 +244,6 @@ def listen(config: ServeConfig) -> socket.socket:
 
 
 def load_params(config: ServeConfig) -> dict:
-    params: dict = {"n_ctx": config.n_ctx}
-    return params | {"model": config.model} if config.model else params
+    """The worker's load_model parameters for the served model."""
+    named = {"model": config.model, "n_threads": config.n_threads}
+    return {"n_ctx": config.n_ctx} | {k: v for k, v in named.items() if v is not None}

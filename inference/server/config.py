@@ -9,9 +9,9 @@ from inference.backends.base import LoadOptions
 LOOPBACK = "127.0.0.1"
 
 
-def _option(default: object, help: str) -> object:
-    """A field the command line offers as --NAME, typed like its default (str when None)."""
-    return field(default=default, metadata={"help": help})
+def _option(default: object, help: str, kind: type | None = None) -> object:
+    """A field the command line offers as --NAME, of type `kind` (default: its default's type)."""
+    return field(default=default, metadata={"help": help, "type": kind or type(default)})
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,10 @@ class ServeConfig:
 
     port: int = _option(8642, "TCP port on 127.0.0.1 (0: any free port, printed at start)")  # type: ignore[assignment]
     host: str = _option(LOOPBACK, "must be 127.0.0.1: the endpoint never listens beyond this machine")  # type: ignore[assignment]
-    model: str | None = _option(None, "a registered model name or a GGUF path (default: the default model)")  # type: ignore[assignment]
+    model: str | None = _option(None, "a registered model name or a GGUF path (default: the default model)", str)  # type: ignore[assignment]
     n_ctx: int = _option(LoadOptions.n_ctx, "context window of the served model, in tokens")  # type: ignore[assignment]
+    # Fewer threads than cores leaves the desktop (and its own worker) room while HTTP clients keep this one busy.
+    n_threads: int | None = _option(None, "llama.cpp threads for decoding (default: one per physical core)", int)  # type: ignore[assignment]
     speculative: str = _option("auto", "speculative decoding: off, auto, lookup or draft:MODEL")  # type: ignore[assignment]
     # 4 MiB holds a full 128k-token context of text many times over; beyond it a body is an accident or an attack.
     max_body_bytes: int = _option(4 * 1024 * 1024, "largest request body accepted, in bytes (larger: 413)")  # type: ignore[assignment]
