@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
 import re
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import time
@@ -21,7 +23,7 @@ from inference.chat_template import render_chat  # noqa: E402
 from inference.models import Registry  # noqa: E402
 from inference.server.auth import TOKEN_FILE  # noqa: E402
 from inference.server.config import ServeConfig  # noqa: E402
-from inference.server.openai_api import chat_params  # noqa: E402
+from inference.server.openai_api import chat_params, embed_params, embeddings  # noqa: E402
 from tests.tiny_model import CHAT_TEMPLATE  # noqa: E402
 
 REPLY = "The quick brown fox " + "jumps " * 300
@@ -157,10 +159,21 @@ def test_a_huge_body_is_refused_with_413_and_nothing_blocks(served: Served) -> N
     assert served.client.completions.create(model=served.model, prompt="x", max_tokens=2).choices[0].text == "Th"
 
 
-def test_embeddings_answer_501_until_the_worker_embeds(served: Served) -> None:
-    with pytest.raises(openai.APIStatusError) as unsupported:
-        served.client.embeddings.create(model=served.model, input="a passage")
-    assert unsupported.value.status_code == 501 and "Embeddings" in unsupported.value.message
+def test_embeddings_are_the_worker_embed_op_in_openais_shape(served: Served) -> None:
+    try:
+        answer = served.client.embeddings.create(model="all-minilm-l6-v2", input=["a passage", "another"])
+    except openai.APIStatusError as unsupported:  # a worker without the embed op (before the corpus workbench)
+        assert unsupported.status_code == 501 and unsupported.body["code"] == "unsupported"
+        return
+    assert [row.index for row in answer.data] == [0, 1] and len(answer.data[0].embedding) == 384 and answer.usage.prompt_tokens > 0
+
+
+def test_embedding_results_become_openai_rows_in_either_encoding() -> None:
+    result = {"model": {"name": "all-minilm-l6-v2", "dim": 2}, "count": 1, "encoding": "list", "vectors": [[0.5, -1.0]], "prompt_tokens": 3}
+    assert embeddings(result, "float")["data"] == [{"object": "embedding", "index": 0, "embedding": [0.5, -1.0]}]
+    packed = base64.b64decode(embeddings(result, "base64")["data"][0]["embedding"])
+    assert struct.unpack("<2f", packed) == (0.5, -1.0) and embeddings(result, "float")["usage"] == {"prompt_tokens": 3, "total_tokens": 3}
+    assert embed_params({"input": "x", "model": "bge-m3"}) == {"texts": ["x"], "encoding": "list", "model": "bge-m3"}
 
 
 def test_requests_queue_as_background_work_of_their_client(served: Served) -> None:

@@ -24,7 +24,17 @@ from inference.protocol import Done, Error, Event, Token
 from inference.server.auth import BearerAuth, serve_token
 from inference.server.bridge import Pending, WorkerBridge, until_disconnect
 from inference.server.config import ServeConfig
-from inference.server.openai_api import ApiError, Reply, chat_params, completion_params, error_body, finish_reason, wants_usage_in_stream
+from inference.server.openai_api import (
+    ApiError,
+    Reply,
+    chat_params,
+    completion_params,
+    embed_params,
+    embeddings,
+    error_body,
+    finish_reason,
+    wants_usage_in_stream,
+)
 
 log = logging.getLogger(__name__)
 PING_S = 15  # an SSE comment line this often keeps idle proxies and clients from timing out a slow answer
@@ -49,14 +59,10 @@ class Routes:
         return await self._generate(request, chat=True)
 
     async def embeddings(self, request: Request) -> Response:
-        body = await self._body(request)
-        texts = [body.get("input")] if isinstance(body.get("input"), str) else body.get("input")
-        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-            raise ApiError(400, "input must be a string or a list of strings.", param="input")
-        done = await self._answer(request, self.bridge.submit("embed", {"texts": texts}, client=client_of(request, body)))
-        rows = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(done.result.get("vectors", []))]
-        n = done.result.get("prompt_tokens", 0)
-        return JSONResponse({"object": "list", "data": rows, "model": self.bridge.model["name"], "usage": {"prompt_tokens": n, "total_tokens": n}})
+        """The worker's embed op; its model is the embedder the body names, not the served generation model."""
+        body = await read_json(request, self.config.max_body_bytes)
+        done = await self._answer(request, self.bridge.submit("embed", embed_params(body), client=client_of(request, body)))
+        return JSONResponse(embeddings(done.result, body.get("encoding_format", "float")))
 
     async def queue(self, request: Request) -> Response:
         """Not OpenAI's: what the worker runs and queues, and how its last requests ended."""

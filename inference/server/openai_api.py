@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
+import struct
 import time
 from typing import Any
 
@@ -115,6 +117,29 @@ def _generate_params(body: dict, prompt: str, stops: tuple[str, ...], default_ma
     except BadRequest as exc:
         raise ApiError(400, str(exc), ErrorCode.BAD_REQUEST) from None
     return params
+
+
+def embed_params(body: dict) -> dict:
+    """A /v1/embeddings body as the worker's embed parameters; `model` names the embedder (absent: the default one)."""
+    texts = [body.get("input")] if isinstance(body.get("input"), str) else body.get("input")
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise ApiError(400, "input must be a string or a non-empty list of strings; token arrays are not supported.", param="input")
+    if body.get("encoding_format", "float") not in ("float", "base64"):
+        raise ApiError(400, "encoding_format must be float or base64.", param="encoding_format")
+    if body.get("dimensions") is not None:
+        raise ApiError(400, "dimensions is not supported by this endpoint; leave it out.", param="dimensions")
+    model = body.get("model")
+    return {"texts": texts, "encoding": "list", **({"model": model} if model else {})}
+
+
+def embeddings(result: dict, encoding_format: str) -> dict:
+    """The embed op's result in OpenAI's shape; base64 is each vector's little-endian float32 bytes, as OpenAI sends it."""
+    def encode(vector: list[float]) -> list[float] | str:
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii") if encoding_format == "base64" else vector
+
+    rows = [{"object": "embedding", "index": i, "embedding": encode(v)} for i, v in enumerate(result.get("vectors", []))]
+    n = result.get("prompt_tokens", 0)
+    return {"object": "list", "data": rows, "model": result.get("model", {}).get("name", ""), "usage": {"prompt_tokens": n, "total_tokens": n}}
 
 
 def wants_usage_in_stream(body: dict) -> bool:
