@@ -70,6 +70,8 @@ def test_the_models_own_small_fixes_are_corrections() -> None:
     ("The house was old and cold.", "The ancient, freezing house stood empty."),  # a rewrite
     ("He left.", "He left the room in silence."),  # more than two words added
     ("She smiled, then she left the room quietly.", "She left."),  # words removed
+    ("The book is on its shelf.", "the book is on its shelf."),  # a sentence's capital made small
+    ("She has gone home.", "She's has gone home."),  # letters glued to a word are no missing word
 ])
 def test_the_models_rewordings_are_set_apart_and_not_applied(text: str, model: str) -> None:
     proof = merge(text, [], model)

@@ -40,6 +40,7 @@ _AGREEMENT = frozenset(frozenset(pair) for pair in (
     ("a", "an"), ("much", "many"), ("less", "fewer"), ("its", "it's"), ("then", "than"), ("who", "whom"),
 ))
 _NOT_LETTERS = re.compile(r"[\W_]+")
+_SENTENCE_START = re.compile(r"(^|[.!?]\s+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -192,14 +193,26 @@ def _plausible_fix(original: str, start: int, end: int, new: str) -> bool:
     """Whether replacing original[start:end] by `new` looks like fixing a typo, an agreement or a missing word."""
     old = original[start:end]
     a, b = _letters(old), _letters(new)
-    if a == b:  # punctuation, spacing or case only
-        return True
+    if a == b:  # punctuation, spacing or case only; but a sentence's first letter is never made small
+        return not (a and _opens_sentence(original, start) and old.lstrip()[:1].isupper() and new.lstrip()[:1].islower())
     if frozenset((a, b)) in _AGREEMENT:
         return True
     if a and b:
         return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= MIN_SIMILARITY
-    added = a or b
-    return len(added) <= SHORT_WORD or (not b and _doubled(original, start, end))
+    if not _apart(original, start, end, old or new):  # "She" → "She's" adds letters to a word, not a word
+        return False
+    return len(a or b) <= SHORT_WORD or (not b and _doubled(original, start, end))
+
+
+def _opens_sentence(original: str, start: int) -> bool:
+    return _SENTENCE_START.search(original[:start]) is not None
+
+
+def _apart(original: str, start: int, end: int, words: str) -> bool:
+    """Whether `words`, put or taken out at [start, end), stand apart from the letters around them."""
+    before = original[start - 1 : start] if start else " "
+    after = original[end : end + 1] or " "
+    return (before.isspace() or words[:1].isspace() or not before.isalnum()) and (after.isspace() or words[-1:].isspace() or not after.isalnum())
 
 
 def _letters(text: str) -> str:
