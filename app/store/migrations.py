@@ -237,6 +237,21 @@ def m008_passages(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_passage_index(db: Database) -> None:
+    """BM25 over passages (app/corpus/passage_index.py): each passage's shadow in an FTS5 table of its own.
+
+    The rowid is the passage's id. Rows are added by passage_index.ensure_indexed (folding needs Python), and
+    removed with their passage by the trigger, so a text cut again never leaves a stale row under a reused id.
+    """
+    db.execute("CREATE VIRTUAL TABLE passages_fts USING fts5 (shadow, tokenize='unicode61 remove_diacritics 2')")
+    db.execute(
+        """CREATE TRIGGER passages_delete AFTER DELETE ON passages BEGIN
+            DELETE FROM passages_fts WHERE rowid = old.id;
+        END"""
+    )
+
+
 def names() -> list[str]:
     """Names of every migration this version knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]
