@@ -44,6 +44,8 @@ from typing import IO, Callable
 import psutil
 
 from inference.bench.texts import passages
+from inference.client import WorkerClient
+from inference.protocol import Done, Error, Event
 
 SIDES = ("scriptorium", "llama_cpp")
 
@@ -224,8 +226,8 @@ def priority_check(home: Path, model: str, n_ctx: int, prompts: list[str], args:
     _wait_for(lambda: len(_queued(worker)) >= args.clients - 1)  # every client but the one being served is waiting
     done = threading.Event()
 
-    def on_event(event: object) -> None:
-        if getattr(event, "kind", "") in ("done", "error"):
+    def on_event(event: Event) -> None:
+        if isinstance(event, (Done, Error)):
             done.set()
 
     sent = time.perf_counter()
@@ -245,7 +247,8 @@ def priority_check(home: Path, model: str, n_ctx: int, prompts: list[str], args:
     }
 
 
-def _queued(worker) -> list[str]:  # type: ignore[no-untyped-def]
+def _queued(worker: WorkerClient) -> list[str]:
+    """The ids of the background requests waiting in the worker's queue now."""
     return [i for ids in worker.call("queue_stats", timeout=30)["queued"]["background"].values() for i in ids]
 
 
