@@ -17,7 +17,7 @@ from app.errors import UserError
 
 _CODE_POINTS = 0x110000
 _BITS = {2: 31, 3: 21}  # bits per token id in a packed key: 2 × 31 and 3 × 21 fit in an int64
-_COMPACT_AT = 4_000_000  # keys held before a tally merges them: bounded memory on a large corpus
+_COMPACT_AT = 4_000_000  # keys added before a tally merges them: bounded memory on a large corpus
 
 
 class Vocabulary:
@@ -131,14 +131,15 @@ class Tally:
 
     def __init__(self) -> None:
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._held = 0
+        self._added = 0  # keys in the parts added since the last merge
 
     def add(self, keys: np.ndarray) -> None:
         """Count one text's keys."""
         distinct, counts = np.unique(keys, return_counts=True)
         self._parts.append((distinct, counts, np.ones(len(distinct), dtype=np.int64)))
-        self._held += len(distinct)
-        if self._held > _COMPACT_AT:
+        self._added += len(distinct)
+        # Merging re-sorts what was merged before, so wait until as much again was added: n log n in all.
+        if self._added > max(_COMPACT_AT, len(self._parts[0][0])):
             self._compact()
 
     def totals(self) -> Totals:
@@ -150,7 +151,7 @@ class Tally:
         keys, counts, texts = (np.concatenate(column) for column in _columns(self._parts))
         merged, inverse = np.unique(keys, return_inverse=True)
         sums = [np.bincount(inverse, weights=w, minlength=len(merged)).astype(np.int64) for w in (counts, texts)]
-        self._parts, self._held = [(merged, *sums)], len(merged)
+        self._parts, self._added = [(merged, *sums)], 0
 
 
 def _columns(parts: list[tuple[np.ndarray, ...]]) -> Iterable[list[np.ndarray]]:
