@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=16, help="requests per server, shared by the clients")
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--prompt-chars", type=int, default=600, help="length of each prompt passage")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per server (the requests are split between them)")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per server (the requests are split between them)")
     parser.add_argument("--n-ctx", type=int, default=2048)
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per server after which no new request starts")
     parser.add_argument("--threads", type=int, default=psutil.cpu_count(logical=False) or os.cpu_count() or 1,
