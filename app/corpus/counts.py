@@ -17,7 +17,7 @@ from app.errors import UserError
 
 _CODE_POINTS = 0x110000
 _BITS = {2: 31, 3: 21}  # bits per token id in a packed key: 2 × 31 and 3 × 21 fit in an int64
-_COMPACT_AT = 4_000_000  # keys added before a tally merges them: bounded memory on a large corpus
+COMPACT_AT = 4_000_000  # keys added before a tally merges them: bounded memory on a large corpus
 
 
 class Vocabulary:
@@ -129,9 +129,10 @@ class Totals:
 class Tally:
     """Counts of keys over many texts, added a text at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, compact_at: int = COMPACT_AT) -> None:
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._added = 0  # keys in the parts added since the last merge
+        self._compact_at = compact_at
 
     def add(self, keys: np.ndarray) -> None:
         """Count one text's keys."""
@@ -139,7 +140,7 @@ class Tally:
         self._parts.append((distinct, counts, np.ones(len(distinct), dtype=np.int64)))
         self._added += len(distinct)
         # Merging re-sorts what was merged before, so wait until as much again was added: n log n in all.
-        if self._added > max(_COMPACT_AT, len(self._parts[0][0])):
+        if self._added > max(self._compact_at, len(self._parts[0][0])):
             self._compact()
 
     def totals(self) -> Totals:
