@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(PIP) install -q --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	$(PIP) install -q -e '.[test,bench]'
+	$(PIP) install -q --no-deps $$($(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["scriptorium"]["no-deps"])')
 	$(PY) -m app.cli models prepare
 	touch $(STAMP)
 

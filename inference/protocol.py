@@ -11,6 +11,14 @@ Contract (version 1):
   ``code`` and a ``message`` a person can act on).
 - ``token`` events carry whole characters only: bytes are decoded incrementally, so a
   three-byte CJK character never arrives split.
+- ``embed`` takes ``{"texts": [str], "model"?: NAME, "batch_size"?: 1..256 (32), "encoding"?:
+  "base64" | "list"}``; no model means the embedded all-MiniLM-L6-v2, a name or path a GGUF run in
+  llama.cpp's embedding mode. It emits a ``progress`` event (stage ``embed``) after each batch, stops
+  between batches on ``cancel``, and answers ``{"model": {"name", "sha256", "dim", "kind",
+  "max_tokens"}, "count", "encoding", "vectors", "prompt_tokens", "seconds"}``: unit-length float32
+  vectors in request order, by default base64 of the row-major ``count × dim`` little-endian float32
+  matrix (OpenAI's base64 layout; measured 26x faster to decode than lists of floats, and a
+  quarter of their size), or lists of floats. No texts: the embedder is loaded and described, nothing embedded.
 - Requests run one at a time. Interactive requests (the desktop, the command line) run in
   arrival order before any queued background one; background requests are served round-robin
   by client, so one client's burst cannot starve another. ``shutdown`` runs once the queue is

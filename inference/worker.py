@@ -15,6 +15,7 @@ from typing import IO, Callable
 
 from inference import backends
 from inference.backends.base import LoadOptions
+from inference.embedders import EmbedParams, Embedders, run_embed
 from inference.engine import Engine, GenerateParams
 from inference.models import Registry
 from inference.paths import home_dir
@@ -47,6 +48,7 @@ class Worker:
     def __init__(self, engine: Engine, home: Path, out: IO[str]) -> None:
         self.engine = engine
         self.registry = Registry(home)
+        self.embedders = Embedders(self.registry)
         self.out = out
         self.out_lock = threading.Lock()
         self.pending = FairQueue()
@@ -211,7 +213,12 @@ class Worker:
         return replace(params, speculative=f"draft:{info.path}")
 
     def op_embed(self, request: Request, cancel: threading.Event) -> dict:
-        raise WorkerError("Embeddings arrive with the corpus workbench; this worker does not compute them yet.", code=ErrorCode.UNSUPPORTED)
+        params = EmbedParams.from_wire(request.params)  # validate before loading anything
+
+        def progress(done: int, total: int) -> None:
+            self.emit(Progress(request.id, "embed", done / total, f"{done}/{total} texts"))
+
+        return run_embed(self.embedders, params, progress, cancel)
 
 
 class TokenBatcher:
@@ -291,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=worker.read_loop, args=(stdin,), name="stdin-reader", daemon=True).start()
     worker.serve()
     worker.engine.backend.unload()
+    worker.embedders.close()
     return 0
 
 

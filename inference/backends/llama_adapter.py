@@ -66,6 +66,25 @@ def open_llama(path: Path | str, n_ctx: int = 2048, n_gpu_layers: int = -1, **kw
     return llama_cpp.Llama(**params)
 
 
+def open_embedding_llama(path: Path | str, n_ctx: int, pooling_named: bool, n_threads: int) -> "Llama":
+    """A GGUF in llama.cpp's embedding mode, one sequence's vector per input; mean pooling unless the GGUF names one.
+
+    n_batch = n_ubatch = n_ctx: an encoder (BERT, XLM-R) must see a whole input in one micro-batch, and
+    Llama.embed packs several short inputs into each batch and cuts a longer one at n_batch tokens.
+    """
+    import llama_cpp
+
+    pooling = llama_cpp.LLAMA_POOLING_TYPE_UNSPECIFIED if pooling_named else llama_cpp.LLAMA_POOLING_TYPE_MEAN
+    return open_llama(path, n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=n_threads, embedding=True, pooling_type=pooling)
+
+
+def embed(llm: "Llama", texts: list[str], cancel: threading.Event | None) -> tuple[np.ndarray, int]:
+    """Pooled vectors [len(texts), n_embd] (not normalised) and the tokens read; a set `cancel` stops llama.cpp."""
+    with abortable(llm, cancel):
+        vectors, tokens = llm.embed(texts, normalize=False, truncate=True, return_count=True)
+    return np.asarray(vectors, dtype=np.float32).reshape(len(texts), llm.n_embd()), int(tokens)
+
+
 def system_info() -> str:
     """llama.cpp's description of the CPU features and backends it was built with."""
     import llama_cpp
