@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
 from app import store
+from app.commands import corpus_ask
 from app.commands.corpus_text import BOLD, RESET, REVERSE, ProgressLine, fit, is_tty, mark, table, width
+from app.commands.corpus_text import emit as _emit, plain as _plain, text_filter as _filters
 from app.desk.corpus_report import import_summary, progress_text
 from app.errors import UserError
 
@@ -81,6 +81,7 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     q.add_argument("--at", type=int, metavar="OFFSET", help="print the passage around this character offset")
     q.add_argument("--length", type=int, default=0, metavar="N", help="with --at, mark N characters from the offset")
     leaf("delete", run_delete, "delete a corpus and its index (the files imported from stay)").add_argument("name")
+    corpus_ask.add_commands(leaf)  # similar, ask
     q = leaf("embed", run_embed, "give every passage a vector, for search by meaning (resumable: run it again after Ctrl+C)")
     q.add_argument("--corpus", metavar="NAME", help="only this corpus (default: all of them)")
     q.add_argument("--model", metavar="NAME", help="a registered GGUF embedding model, e.g. bge-m3 for Chinese "
@@ -90,31 +91,6 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
 def _open(args: argparse.Namespace) -> closing[Database]:
     """The store of --home, closed when the block ends."""
     return closing(store.open_db(args.home))
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses, named tuples, tuples and paths as JSON-ready values."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple (KwicLine) is an object, not a list
-        return _plain(value._asdict())
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return str(value) if isinstance(value, Path) else value
-
-
-def _emit(args: argparse.Namespace, payload: dict[str, Any], text: str | Callable[[], str]) -> int:
-    """Print the JSON object under --json, else the text a person reads (built only when needed)."""
-    print(json.dumps(_plain(payload), ensure_ascii=False) if args.json else (text() if callable(text) else text))
-    return 0
-
-
-def _filters(args: argparse.Namespace) -> Any:
-    from app.corpus.store import TextFilter
-
-    return TextFilter(**{k: getattr(args, k) or "" for k in ("author", "collection", "title", "date_from", "date_to")})
 
 
 def parse_fields(spec: str | None) -> dict[str, str] | None:

@@ -1,13 +1,43 @@
-"""How `scriptorium corpus` prints for a person: aligned tables and concordances in display columns, highlights on a tty."""
+"""How `scriptorium corpus` prints: JSON under --json; for a person, aligned tables and concordances in display columns, highlights on a tty."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 BOLD, REVERSE, RESET = "\x1b[1m", "\x1b[7m", "\x1b[0m"
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, named tuples, tuples and paths as JSON-ready values."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return plain(asdict(value))
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple (KwicLine) is an object, not a list
+        return plain(value._asdict())
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return str(value) if isinstance(value, Path) else value
+
+
+def emit(args: argparse.Namespace, payload: dict[str, Any], text: str | Callable[[], str]) -> int:
+    """Print the JSON object under --json, else the text a person reads (built only when needed)."""
+    print(json.dumps(plain(payload), ensure_ascii=False) if args.json else (text() if callable(text) else text))
+    return 0
+
+
+def text_filter(args: argparse.Namespace) -> Any:
+    """The metadata filters of a command's options (--author, --collection, --title, --from, --to)."""
+    from app.corpus.store import TextFilter
+
+    return TextFilter(**{k: getattr(args, k) or "" for k in ("author", "collection", "title", "date_from", "date_to")})
 
 
 def is_tty(stream: TextIO) -> bool:
