@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -183,6 +184,7 @@ def measure(home: Path, paths: list[Path], corpus: str, queries: dict[str, list[
 # -- the run ---------------------------------------------------------------------------------
 def run(args: argparse.Namespace) -> int:
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="scriptorium-bench-corpus-"))
+    load = [os.getloadavg()[0]]  # a shared machine's load changes every figure: it is reported beside them
     try:
         t0 = time.perf_counter()
         gen = write_corpus(root / "texts", args.megabytes, args.seed)
@@ -192,11 +194,13 @@ def run(args: argparse.Namespace) -> int:
         sample_queries = {"English words": ["the", "of", "man", "fortune", "God", "liberty"],
                           "English phrases": ['"of the"', '"single man"', '"all men are created equal"']}
         sample = measure(root / "sample-home", sorted(SAMPLES_DIR.glob("*.txt")), "sample", sample_queries, "the", args.repeat)
+        load.append(os.getloadavg()[0])
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     result = {"bench": "corpus", "megabytes": args.megabytes, "seed": args.seed, "texts": gen.files, "generate_s": generate_s,
-              "generated": generated, "sample": sample, "targets": TARGETS, "pass": verdicts(generated)}
+              "generated": generated, "sample": sample, "targets": TARGETS, "pass": verdicts(generated),
+              "cpus": os.cpu_count(), "load_average": load}
     if not args.json:
         print_table(result)
     print(json.dumps(result, ensure_ascii=False))
@@ -216,7 +220,8 @@ def print_table(r: dict[str, Any]) -> None:
     g, s = r["generated"], r["sample"]
     ok = lambda good: "pass" if good else "MISSED"  # noqa: E731
     print(f"corpus benchmark: generated {g['text_mb']:.1f} MB (seed {r['seed']}, {r['texts']:,} texts, 70% of them Chinese) "
-          f"and the bundled sample ({s['text_mb'] * 1000:.0f} KB); search medians of {QUERIES_PER_SET}-query sets")
+          f"and the bundled sample ({s['text_mb'] * 1000:.0f} KB); search medians of {QUERIES_PER_SET}-query sets; "
+          f"{r['cpus']} CPUs, load average {r['load_average'][0]:.1f} before, {r['load_average'][-1]:.1f} after")
     rows = [("import, MB/s", f"{g['import_mb_s']:.1f}", f"{s['import_mb_s']:.2f}", "≥ 5", ok(g["import_mb_s"] >= TARGETS["import_mb_s"])),
             ("index ÷ text", f"{g['index_ratio']:.2f}", f"{s['index_ratio']:.2f}", "", ""),
             ("database file ÷ text", f"{g['file_ratio']:.2f}", f"{s['file_ratio']:.2f}", "", "")]
