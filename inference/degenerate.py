@@ -83,20 +83,6 @@ class _UnitReader:
         return found
 
 
-def strip_labels(text: str, labels: tuple[str, ...]) -> str:
-    """`text` without a scaffold label leading it, a label (or most of one) ending it, or anything from a label run on."""
-    tags = tuple(f"{label}:" for label in labels)
-    body = text.lstrip()
-    for tag in tags:
-        if body.startswith(tag):
-            body = body[len(tag) :].lstrip()
-    for tag in tags:
-        for sep in ("\n", " "):
-            pos = body.find(sep + tag)
-            body = body[:pos] if pos >= 0 else body
-    return _without_partial_label(body, tags).rstrip()
-
-
 def _without_partial_label(text: str, tags: tuple[str, ...]) -> str:
     head, sep, last = text.rstrip().rpartition("\n")
     last = last.strip()

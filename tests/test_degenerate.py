@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inference.degenerate import AnswerGuard, strip_labels, units
+from inference.degenerate import AnswerGuard, units
 
 SOURCE = "The lighthouse keeper climbed the stairs slowly. At the top he lit the lamp and looked out to sea."
 
@@ -92,14 +92,6 @@ def test_a_label_the_writer_wrote_is_kept() -> None:
 def test_a_label_cut_short_at_the_end_is_dropped() -> None:
     assert stream("The bridge will close.\nOrig", labels=("Original", "Corrected"))[0] == "The bridge will close."
     assert stream("The bridge will close.\nOr", labels=("Original", "Corrected"))[0] == "The bridge will close.\nOr"
-
-
-def test_strip_labels() -> None:
-    labels = ("Original", "Corrected")
-    assert strip_labels("Corrected: They're going.\nOriginal: x", labels) == "They're going."
-    assert strip_labels("They're going. Original: Their going", labels) == "They're going."
-    assert strip_labels("They're going.\nCorrec", labels) == "They're going."
-    assert strip_labels("Nothing to strip.", labels) == "Nothing to strip."
 
 
 def test_a_copy_of_the_source_is_an_echo_and_never_shown() -> None:
