@@ -12,7 +12,6 @@ from app import store
 from app.commands.corpus_text import BOLD, RESET, REVERSE, emit, is_tty, plain, text_filter
 from app.errors import UserError
 
-CLOSING = ('"', "”", "」", "』")
 SNIPPET = 160  # characters of a passage shown under its heading
 Leaf = Callable[..., argparse.ArgumentParser]  # corpus.py's leaf(name, handler, help, filters=...)
 
@@ -128,9 +127,11 @@ def answer_text(answer: Any, tty: bool) -> str:
 def marked_answer(answer: Any, tty: bool) -> str:
     """The answer's text with "(unverified)" after each quote not found in its source; on a terminal verified
     quotes are bold and unverified ones reversed."""
+    from app.corpus.citations import with_marks
+
     text, out, pos = answer.output, [], 0
     for q in answer.checked.quotes:
-        end = q.end + (text[q.end : q.end + 1] in CLOSING)  # past the closing mark, when there is one
+        end = with_marks(text, q)[1]
         out.append(text[pos : q.at])
         quoted = text[q.at : q.end]
         out.append((f"{BOLD}{quoted}{RESET}" if q.verified else f"{REVERSE}{quoted}{RESET}") if tty else quoted)

@@ -95,6 +95,12 @@ def check(answer: str, sources: Sequence[Source], fold: Fold) -> Checked:
     return Checked(citations, quotes)
 
 
+def with_marks(answer: str, quote: Quote) -> tuple[int, int]:
+    """[start, end) of a quote in the answer with its opening mark, and its closing one when it has one."""
+    closed = answer[quote.end : quote.end + 1] == _QUOTES.get(answer[quote.at - 1 : quote.at], None)
+    return quote.at - 1, quote.end + closed
+
+
 def find_citations(answer: str, count: int) -> list[Citation]:
     """Each number in each bracket, valid when 1 <= number <= count (sources are numbered from 1)."""
     out = []

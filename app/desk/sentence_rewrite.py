@@ -22,6 +22,7 @@ from app.corpus.passages import sentences
 from app.desk.review import Review
 
 TASKS = ("instruct", "rewrite", "proofread")  # tasks whose answer is a new version of the sentence
+REVISION_REASON = "concordance rewrite"  # a revision made by landing sentences in a document not in the editor
 _DOC_SOURCE = "doc:"  # app.corpus.search.document_source's prefix
 
 

@@ -22,9 +22,11 @@ from app.desk.corpus_report import import_summary, progress_fraction, progress_t
 from app.ui.corpus_chart import DispersionPane
 from app.ui.corpus_fields import FieldsDialog, needs_fields
 from app.ui.corpus_import import ImportRun
-from app.ui.corpus_panes import FrequencyPane, KwicPane, SearchPane
+from app.ui.corpus_ask import AskPane, HybridSearchPane
+from app.ui.corpus_panes import FrequencyPane
 from app.ui.jobs import run_job
 from app.ui.progress import show_fraction
+from app.ui.sentence_rewrite import ConcordancePane
 from app.ui.text_viewer import TextViewer
 
 ALL = ""  # the chooser's entry for every corpus at once
@@ -36,8 +38,9 @@ class CorpusView(QWidget):
     corporaLoaded = Signal()  # the chooser has been refilled
     importFinished = Signal(object)  # the report of an import (also a cancelled one)
     textShown = Signal()  # a text is open in the viewer at a hit
+    rewriteRequested = Signal(list, str)  # concordance hits of the Manuscript whose sentences go to the model, the term
 
-    def __init__(self, home: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, home: Path, parent: QWidget | None = None, worker: Any = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.home = Path(home)
         self.setWindowTitle("Corpus — Scriptorium")
@@ -54,10 +57,13 @@ class CorpusView(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.report = QLabel("Drop files or a folder here to import them.")
         self.report.setWordWrap(True)
-        self.search, self.kwic, self.freq, self.chart = (SearchPane(self.scope), KwicPane(self.scope),
-                                                         FrequencyPane(self.scope), DispersionPane(self.scope))
+        # The worker (the desk's) embeds queries and answers questions; without one, passages are found by BM25 only.
+        self.search, self.ask_pane = HybridSearchPane(self.scope, worker), AskPane(self.scope, worker)
+        self.kwic, self.freq, self.chart = ConcordancePane(self.scope), FrequencyPane(self.scope), DispersionPane(self.scope)
+        self.kwic.rewriteRequested.connect(self.rewriteRequested)
         self.tabs = QTabWidget()
-        for pane, name in ((self.search, "Search"), (self.kwic, "Concordance"), (self.freq, "Frequencies"), (self.chart, "Dispersion")):
+        for pane, name in ((self.search, "Search"), (self.ask_pane, "Ask"), (self.kwic, "Concordance"), (self.freq, "Frequencies"),
+                           (self.chart, "Dispersion")):
             self.tabs.addTab(pane, name)
             pane.openRequested.connect(self.open_text)
         self.importer = ImportRun(self)

@@ -277,7 +277,13 @@ class MainWindow(QMainWindow):
         from app.ui.corpus_view import CorpusView
 
         if self.corpus_view is None:
-            self.corpus_view = CorpusView(self.home, self)
+            from app.ui.sentence_rewrite import SentenceRewriteController
+
+            self.corpus_view = CorpusView(self.home, self, self.worker)
+            self.sentence_rewrites = SentenceRewriteController(self.home, self.worker, self.editor, self.workspace,
+                                                               lambda: self.documents.save("autosave"), self)
+            self.sentence_rewrites.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+            self.corpus_view.rewriteRequested.connect(self.sentence_rewrites.start)
         self.corpus_view.show()
         self.corpus_view.raise_()
         return self.corpus_view
