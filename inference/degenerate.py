@@ -14,6 +14,7 @@ repeated tail of a loop or an echo never reaches the writer, not even for a mome
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from inference.scripts import UNSPACED
@@ -130,17 +131,26 @@ class AnswerGuard:
         for unit in self.reader.read(text, final):
             cut = self.loops.add(unit)
             if cut is not None:
-                return Check(text, cut, cut, "repetition")
+                return self._cut(text, cut)
             self.echo.add(unit)
         cut = self.loops.finish() if final else None
         if cut is not None:
-            return Check(text, cut, cut, "repetition")
+            return self._cut(text, cut)
         if final and self.echo.verdict():
             return Check(text, self.start, self.start, "echo")
         if self.echo.holding and not final:
             return Check(text, self.start)
         safe = len(text) if final else min(self._settled(text), self.loops.held_from(len(text)))
         return Check(text, safe)
+
+    def _cut(self, text: str, cut: int) -> Check:
+        """A loop found: keep what came before it, without the quote or bracket that opened its next round —
+        unless what came before only copies the source, which makes the answer an echo."""
+        if self.echo.verdict():
+            return Check(text, self.start, self.start, "echo")
+        while cut > self.start and (text[cut - 1].isspace() or unicodedata.category(text[cut - 1]) in ("Ps", "Pi")):
+            cut -= 1
+        return Check(text, cut, cut, "repetition")
 
     def _settled(self, text: str) -> int:
         """How far no repeat can begin: the whole text when its unfinished last word cannot complete any recent unit

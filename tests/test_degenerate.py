@@ -38,7 +38,7 @@ def test_units_are_words_and_cjk_characters_without_punctuation_or_numbers() -> 
 
 def test_an_english_loop_is_cut_after_its_first_occurrence_and_never_shown() -> None:
     kept, reason, shown = stream("She said yes and I said no and she said yes and I said no and she said yes and I said no and")
-    assert reason == "repetition" and kept == "She said yes and I said no and "
+    assert reason == "repetition" and kept == "She said yes and I said no and"
     assert shown <= len(kept)
 
 
@@ -133,3 +133,14 @@ def test_unknown_echo_mode_is_refused() -> None:
 def test_a_word_still_being_written_is_shown_unless_it_may_start_a_repeat() -> None:
     assert AnswerGuard().check("Once").safe == len("Once")  # a server may pause mid-word: nothing to wait for
     assert AnswerGuard().check("the cat and th").safe == len("the cat and")  # "th…" may be "the" again
+
+
+def test_a_loop_is_cut_before_the_quote_that_opened_its_next_round() -> None:
+    text = "“I am sorry,” she said. “I am sorry, I did not mean it.”\n\n“I am sorry, I did not mean it.”\n\n“I am sorry, I did"
+    kept, reason, _ = stream(text)
+    assert reason == "repetition" and kept == "“I am sorry,” she said. “I am sorry, I did not mean it.”"
+
+
+def test_a_loop_of_the_source_is_an_echo() -> None:
+    kept, reason, shown = stream("\n\n" + SOURCE + "\n\n" + SOURCE, source=SOURCE, echo="copy")
+    assert reason == "echo" and shown == 0
