@@ -158,3 +158,17 @@ def test_ask_works_with_the_manuscript(db: Database) -> None:
     quote = answer.checked.quotes[0]
     assert answer.sources[0].title == "Chapter two"
     assert quote.verified and body_of(db, quote.text_id)[quote.start : quote.stop] == "the colour of the winter sea"
+
+
+def test_the_shown_answer_links_only_what_was_checked(db: Database) -> None:
+    from app.desk.cited_answer import answer_html, link_target
+
+    answer = ask(db, "Who built the mill?", FakeModel('1] "built in 1820" and "built by the Millers" [7]'), "town")
+    shown = answer_html(answer)
+    assert "href='cite:1'" in shown and "href='quote:0'" in shown and "cite:7" not in shown and "quote:1" not in shown
+    assert "(unverified: it cites no source that was retrieved)" in shown
+    first = answer.sources[0]
+    assert link_target(answer, "cite:1") == (first.text_id, first.start, first.end)
+    quote = answer.checked.quotes[0]
+    assert link_target(answer, "quote:0") == (quote.text_id, quote.start, quote.stop)
+    assert link_target(answer, "quote:1") is None and link_target(answer, "cite:7") is None

@@ -7,10 +7,10 @@ unchecked ever reads as proof.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from app.corpus.citations import with_marks
+from app.desk.review import html_attr, html_text
 
 VERIFIED, UNVERIFIED = "#1e8449", "#c0392b"
 
@@ -21,17 +21,17 @@ def answer_html(answer: Any) -> str:
         return refusal_html(answer.prepared)
     text, parts, pos = answer.output, [], 0
     for start, end, markup in _marks(answer):
-        parts += [_text(text[pos:start]), markup]
+        parts += [html_text(text[pos:start]), markup]
         pos = end
-    parts.append(_text(text[pos:]))
+    parts.append(html_text(text[pos:]))
     body = "".join(parts) or "<i>The model gave no answer.</i>"
-    note = f"<p style='color:#7f8c8d'>{_text(answer.prepared.retrieval.note)}</p>" if answer.prepared.retrieval.note else ""
+    note = f"<p style='color:#7f8c8d'>{html_text(answer.prepared.retrieval.note)}</p>" if answer.prepared.retrieval.note else ""
     return f"<p>{body}</p>{note}"
 
 
 def refusal_html(prepared: Any) -> str:
     """Why nothing was asked of the model."""
-    return f"<p><i>{_text(prepared.reason)}</i></p>"
+    return f"<p><i>{html_text(prepared.reason)}</i></p>"
 
 
 def _marks(answer: Any) -> list[tuple[int, int, str]]:
@@ -68,9 +68,9 @@ def _citation(answer: Any, first: Any) -> str:
 def _quote(index: int, quote: Any, shown: str) -> str:
     if quote.verified:
         return (f"<a href='quote:{index}' style='color:{VERIFIED}' title='Found in source [{quote.source}]: click to read it there'>"
-                f"{_text(shown)}</a> ✓")
-    return (f"<span style='color:{UNVERIFIED}; text-decoration: line-through' title='{_attr(quote.reason)}'>{_text(shown)}</span>"
-            f" <i style='color:{UNVERIFIED}'>(unverified: {_text(quote.reason)})</i>")
+                f"{html_text(shown)}</a> ✓")
+    return (f"<span style='color:{UNVERIFIED}; text-decoration: line-through' title='{html_attr(quote.reason)}'>{html_text(shown)}</span>"
+            f" <i style='color:{UNVERIFIED}'>(unverified: {html_text(quote.reason)})</i>")
 
 
 def link_target(answer: Any, href: str) -> tuple[int, int, int] | None:
@@ -86,11 +86,3 @@ def link_target(answer: Any, href: str) -> tuple[int, int, int] | None:
         q = answer.checked.quotes[n]
         return q.text_id, q.start, q.stop
     return None
-
-
-def _text(s: str) -> str:
-    return html.escape(s).replace("\n", "<br>")
-
-
-def _attr(s: str) -> str:
-    return html.escape(s, quote=True)

@@ -85,9 +85,9 @@ class Review:
         parts, pos = [], 0
         for i in sorted(shown, key=lambda i: (self.info[i].start, self.info[i].end)):
             c = self.info[i]
-            parts += [_text(self.old[pos : c.start]), _change_html(i, self.old[c.start : c.end], c, self.decisions[i], links)]
+            parts += [html_text(self.old[pos : c.start]), _change_html(i, self.old[c.start : c.end], c, self.decisions[i], links)]
             pos = c.end
-        parts.append(_text(self.old[pos:]))
+        parts.append(html_text(self.old[pos:]))
         body = "<div style='white-space: pre-wrap'>" + "".join(parts) + "</div>"
         return body + self._rewordings_html(links)
 
@@ -105,7 +105,7 @@ class Review:
             c, decision = self.info[i], self.decisions[i]
             state = {True: "accepted", False: "left out", None: "left out unless you accept it"}[decision]
             choose = f" <a href='hunk:{i}:accept'>✓</a> <a href='hunk:{i}:reject'>✗</a>" if links else ""
-            items.append(f"<li title='{_attr(_label(c))}'>{_struck(self.old[c.start : c.end])} {_inserted(c.replacement)}"
+            items.append(f"<li title='{html_attr(_label(c))}'>{_struck(self.old[c.start : c.end])} {_inserted(c.replacement)}"
                          f" <i>({state})</i>{choose}</li>")
         return ("<p><b>Rewordings</b> — the model changed more than a correction needs:</p><ul>" + "".join(items) + "</ul>")
 
@@ -130,20 +130,22 @@ def _op(old: str, new: str) -> str:
     return "insert" if not old else "delete" if not new else "replace"
 
 
-def _text(s: str) -> str:
+def html_text(s: str) -> str:
+    """Text for HTML: escaped, line breaks as <br>."""
     return html.escape(s).replace("\n", "<br>")
 
 
-def _attr(s: str) -> str:
+def html_attr(s: str) -> str:
+    """Text for an HTML attribute value (quotes escaped)."""
     return html.escape(s, quote=True)
 
 
 def _struck(s: str) -> str:
-    return f"<span style='color:#c0392b; text-decoration: line-through'>{_text(s)}</span>" if s else ""
+    return f"<span style='color:#c0392b; text-decoration: line-through'>{html_text(s)}</span>" if s else ""
 
 
 def _inserted(s: str) -> str:
-    return f"<span style='color:#1e8449; text-decoration: underline'>{_text(s)}</span>" if s else ""
+    return f"<span style='color:#1e8449; text-decoration: underline'>{html_text(s)}</span>" if s else ""
 
 
 def _label(c: ProofHunk) -> str:
@@ -154,12 +156,12 @@ def _label(c: ProofHunk) -> str:
 
 def _change_html(i: int, old: str, c: ProofHunk, decision: bool | None, links: bool) -> str:
     if decision is True:
-        return _text(c.replacement)
+        return html_text(c.replacement)
     if decision is False:
-        return _text(old)
+        return html_text(old)
     marked = _struck(old) + _inserted(c.replacement)
     if c.source:
-        marked = f"<span title='{_attr(_label(c))}'>{marked}</span>"
+        marked = f"<span title='{html_attr(_label(c))}'>{marked}</span>"
     if not links:
         return marked
     tag = f"<span style='color:#7f8c8d'>{html.escape(c.source)}</span> " if c.reason else ""
