@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from app.display_check import display_problem
 from inference.paths import home_dir
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(prefs.ORGANIZATION)
     app.setApplicationName(prefs.APPLICATION)
     apply_theme(app, str(window_settings(home).value(prefs.THEME, "system")))
+    _check_library(home)
     # The app ends when the worker has gone, not the moment the window closes: closing sends the worker a
     # shutdown and escalates to terminate/kill on a timer, so quitting never waits on a blocking call.
     app.setQuitOnLastWindowClosed(False)
@@ -50,6 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     window.worker.stopped.connect(lambda: app.quit() if not window.isVisible() else None)
     window.show()
     return app.exec()
+
+
+def _check_library(home: Path) -> None:
+    """The day's first start checks the whole library and backs it up; a damaged one is set aside and its backup offered."""
+    from app.store.db import daily_check
+    from app.store.recovery import CorruptDatabase
+    from app.ui.recovery_dialog import recovery_box
+
+    try:
+        daily_check(home)
+    except CorruptDatabase as damage:
+        recovery_box(damage).exec()  # modal, before the window opens on the library
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from app.errors import ScriptoriumError
+from app.store.db import daily_check
 from inference.paths import home_dir
 from inference.protocol import WorkerError
 
@@ -20,6 +21,7 @@ COMMAND_MODULES = (
     "app.commands.corpus",
     "app.commands.bench",
     "app.commands.serve",
+    "app.commands.library",
 )
 
 log = logging.getLogger("scriptorium")
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         args.home = home_dir(args.home)
+        if getattr(args, "daily_check", True):
+            daily_check(args.home)  # the day's first start checks the whole library and backs it up
         return int(args.handler(args) or 0)
     except (ScriptoriumError, WorkerError) as exc:
         print(f"scriptorium: {exc}", file=sys.stderr)

@@ -9,7 +9,9 @@ import pytest
 from sqlite_utils import Database
 
 from app.errors import StoreError
-from app.store import create_document, get_document, list_generations, log_generation, open_db, schema_version
+from app.store import create_document, get_document, list_documents, list_generations, log_generation, open_db, schema_version
+from app.store.backups import list_backups
+from app.store.recovery import CorruptDatabase
 from app.store.migrations import migrations, names
 
 
@@ -20,7 +22,7 @@ def test_blank_database_gets_every_migration_and_wal(home: Path) -> None:
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert not list(home.glob("scriptorium.db.bak-*")), "a new database has nothing to back up"
+    assert list_backups(home) == [], "a new database has nothing to back up"
 
 
 def test_migration_names_are_numbered_in_order() -> None:
@@ -46,7 +48,9 @@ def test_older_database_is_backed_up_then_migrated(home: Path) -> None:
     assert get_document(db, 1).body == "Kept text"
     gen_id = log_generation(db, task="continue", prompt="p", output="o", document_id=1)
     assert list_generations(db)[0].id == gen_id
-    backup = Database(home / "scriptorium.db.bak-1")
+    [taken] = list_backups(home)
+    assert taken.kind == "pre-migration" and taken.name.startswith("scriptorium-") and taken.path.parent == home / "backups"
+    backup = Database(taken.path)
     assert [r["body"] for r in backup["documents"].rows] == ["Kept text"]
     assert "generations" not in backup.table_names()
 
@@ -57,17 +61,18 @@ def test_reopening_a_current_database_changes_nothing(home: Path) -> None:
     db.close()
     db = open_db(home)
     assert get_document(db, 1).title == "A"
-    assert not list(home.glob("scriptorium.db.bak-*"))
+    assert list_backups(home) == []  # only a start of the app or a command makes the day's backup
 
 
-def test_corrupt_database_is_refused_and_left_intact(home: Path) -> None:
+def test_a_file_that_is_no_database_is_set_aside_untouched(home: Path) -> None:
     path = home / "scriptorium.db"
     junk = b"This is not a database, it is a shopping list.\n" * 100
     path.write_bytes(junk)
-    with pytest.raises(StoreError, match="left untouched"):
+    with pytest.raises(CorruptDatabase, match="kept untouched") as info:
         open_db(home)
-    assert path.read_bytes() == junk
-    assert not (home / "scriptorium.db-wal").exists()
+    assert info.value.kept.read_bytes() == junk and info.value.kept.name.startswith("scriptorium.db.corrupt-")
+    assert not path.exists() and not (home / "scriptorium.db-wal").exists()
+    assert store_is_new(open_db(home))
 
 
 def test_database_from_a_newer_version_is_refused(home: Path) -> None:
@@ -82,3 +87,7 @@ def test_foreign_keys_are_enforced(home: Path) -> None:
     db = open_db(home)
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("INSERT INTO revisions (document_id, body, reason, created) VALUES (99, 'x', 'save', 'now')")
+
+
+def store_is_new(db: Database) -> bool:
+    return schema_version(db) == len(names()) and list_documents(db) == []

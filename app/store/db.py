@@ -1,8 +1,7 @@
-"""Open scriptorium.db: refuse a damaged file, back it up, migrate it, and turn on WAL and foreign keys."""
+"""Open scriptorium.db: look at it read-only first (app/store/recovery.py), migrate it, turn on WAL and foreign keys."""
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,8 +10,8 @@ from sqlite_utils import Database
 
 from app.errors import StoreError
 from app.store import migrations as schema
-
-log = logging.getLogger(__name__)
+from app.store import recovery
+from inference.paths import private_dir, private_file
 
 DB_NAME = "scriptorium.db"
 BUSY_TIMEOUT_MS = 5000
@@ -29,23 +28,28 @@ def now_iso(now: datetime | None = None) -> str:
 
 
 def open_db(home: Path) -> Database:
-    """Open `<home>/scriptorium.db`, migrated to the newest schema; raise StoreError if it cannot be used."""
+    """Open `<home>/scriptorium.db`, migrated to the newest schema; raise StoreError if it cannot be used.
+
+    A damaged file is set aside and CorruptDatabase (a StoreError) raised; the next open starts a new library.
+    """
     path = db_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    recovery.inspect(path)  # read-only, so a damaged or foreign file raises before anything writes to it
     try:
-        db = Database(path)
-        tables = _check_readable(db, path)
-        _migrate(db, path, has_tables=bool(tables))
+        db = Database(private_file(path))  # made 0600 before SQLite writes a byte; its -wal and -shm inherit the mode
+        schema.migrations.apply(db)  # the read-only look backed the file up if anything was pending
         db.enable_wal()
         db.execute("PRAGMA foreign_keys = ON")
         # The app, the command line and the worker may write at once: wait for a lock rather than fail at once.
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            f"{path} cannot be used as a Scriptorium database ({exc}); it was left untouched: "
-            "move it aside or restore a backup (scriptorium.db.bak-N) and try again."
-        ) from exc
+        raise StoreError(f"{path} cannot be used as a Scriptorium database ({exc}); `scriptorium library backups` lists backups.") from exc
     return db
+
+
+def daily_check(home: Path) -> None:
+    """At a start of the app or a command: on the day's first, check the whole library and back it up."""
+    recovery.inspect(db_path(home), daily=True)
 
 
 def open_memory_db() -> Database:
@@ -56,45 +60,6 @@ def open_memory_db() -> Database:
     return db
 
 
-def _check_readable(db: Database, path: Path) -> list[str]:
-    """Read the schema before anything writes, so a damaged or foreign file raises here and is never changed."""
-    tables = db.table_names()
-    unknown = _unknown_migrations(db) if tables else []
-    if unknown:
-        raise StoreError(
-            f"{path} was written by a newer version of Scriptorium (migration {unknown[0]}); "
-            "update Scriptorium or restore a backup (scriptorium.db.bak-N)."
-        )
-    return tables
-
-
-def _unknown_migrations(db: Database) -> list[str]:
-    known = set(schema.names())
-    return [m.name for m in schema.migrations.applied(db) if m.name not in known]
-
-
 def schema_version(db: Database) -> int:
     """How many of this version's migrations have been applied to `db`."""
     return len(schema.migrations.applied(db))
-
-
-def _migrate(db: Database, path: Path, has_tables: bool) -> None:
-    """Apply pending migrations, copying an existing database aside first so a failed step loses nothing."""
-    pending = schema.migrations.pending(db)
-    if not pending:
-        return
-    if has_tables:
-        backup = path.with_name(f"{path.name}.bak-{schema_version(db)}")
-        _backup(db, backup)
-        log.info("backed up %s to %s before migrating", path.name, backup.name)
-    schema.migrations.apply(db)
-
-
-def _backup(db: Database, target: Path) -> None:
-    """Copy the database with SQLite's backup API: a plain file copy would miss pages still in the -wal file."""
-    target.unlink(missing_ok=True)
-    dest = sqlite3.connect(target)
-    try:
-        db.conn.backup(dest)
-    finally:
-        dest.close()
