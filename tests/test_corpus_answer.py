@@ -166,7 +166,7 @@ def test_the_shown_answer_links_only_what_was_checked(db: Database) -> None:
     answer = ask(db, "Who built the mill?", FakeModel('1] "built in 1820" and "built by the Millers" [7]'), "town")
     shown = answer_html(answer)
     assert "href='cite:1'" in shown and "href='quote:0'" in shown and "cite:7" not in shown and "quote:1" not in shown
-    assert "(unverified: it cites no source that was retrieved)" in shown
+    assert "(unverified: these words are not in [1])" in shown  # [1] came first: quotes follow their numbers
     first = answer.sources[0]
     assert link_target(answer, "cite:1") == (first.text_id, first.start, first.end)
     quote = answer.checked.quotes[0]

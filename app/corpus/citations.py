@@ -3,8 +3,10 @@
 - A citation is a bracketed number, or several: [2], [1, 3], ［２］. It is valid when it names a source; a number
   past the last source (or 0) is marked invalid, never linked.
 - A quote is a span in "…", “…”, 「…」 or 『…』 (an opening mark with no closing one runs to the end of the line: an
-  answer cut short still shows it). Its source is the citation right after it (only spaces and punctuation
-  between), else the nearest citation before it on its line, else the first after it there; one that cites
+  answer cut short still shows it). Which citation names its source depends on the answer's habit: when it
+  cites before it first quotes ("[2] “…”", as the base-model prompt teaches), the nearest citation before the
+  quote on its line; otherwise ("“…” [2]") the citation right after it (only spaces and punctuation between),
+  else the nearest before it on its line; else, either way, the first after it there. A quote that cites
   nothing, or only invalid numbers, is unverified.
 - A quote is verified when its words occur verbatim in the cited passage after the corpus's own fold
   (app/corpus/fold.py: case, accents, traditional and variant characters, full-width forms), with each run of
@@ -90,8 +92,9 @@ class Checked:
 
 def check(answer: str, sources: Sequence[Source], fold: Fold) -> Checked:
     """The answer's citations, and its quotes each checked against the sources it cites."""
-    citations = find_citations(answer, len(sources))
-    quotes = [_check_quote(answer, at, end, citations, sources, fold) for at, end in quote_spans(answer)]
+    citations, spans = find_citations(answer, len(sources)), quote_spans(answer)
+    numbers_first = bool(citations and spans and citations[0].at < spans[0][0])
+    quotes = [_check_quote(answer, at, end, _cited(answer, at, end, citations, numbers_first), sources, fold) for at, end in spans]
     return Checked(citations, quotes)
 
 
@@ -126,14 +129,13 @@ def quote_spans(answer: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _cited(answer: str, at: int, end: int, citations: list[Citation]) -> tuple[int, ...]:
-    """The numbers a quote at [at, end) cites: the bracket right after it, else the nearest before it on its line,
-    else the first after it on its line."""
+def _cited(answer: str, at: int, end: int, citations: list[Citation], numbers_first: bool) -> tuple[int, ...]:
+    """The numbers a quote at [at, end) cites, by the rule of the module docstring."""
     line_start, line_end = answer.rfind("\n", 0, at) + 1, answer.find("\n", end)
     line_end = len(answer) if line_end < 0 else line_end
     after = [c for c in citations if end <= c.at < line_end]
     close = end + 1 if end < len(answer) else end
-    if after and _JOINING.fullmatch(answer[close : after[0].at]):
+    if after and not numbers_first and _JOINING.fullmatch(answer[close : after[0].at]):
         return _numbers(after, after[0].at)
     before = [c for c in citations if line_start <= c.at and c.end <= at]
     if before:
@@ -146,9 +148,8 @@ def _numbers(citations: list[Citation], at: int) -> tuple[int, ...]:
     return tuple(c.number for c in citations if c.at == at)
 
 
-def _check_quote(answer: str, at: int, end: int, citations: list[Citation], sources: Sequence[Source], fold: Fold) -> Quote:
+def _check_quote(answer: str, at: int, end: int, cites: tuple[int, ...], sources: Sequence[Source], fold: Fold) -> Quote:
     text = answer[at:end]
-    cites = _cited(answer, at, end, citations)
     valid = [n for n in cites if 1 <= n <= len(sources)]
     if not cites:
         return Quote(text, at, end, cites, False, reason="it cites no source")
