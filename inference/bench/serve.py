@@ -343,12 +343,16 @@ def report(model: str, args: argparse.Namespace, summary: dict, priority: dict, 
     print(f"desktop priority: an interactive request sent with {priority['queued_when_sent']} background requests queued was overtaken by "
           f"{priority['overtaken_by']}; answered in {priority['interactive_ms']:.0f} ms (a background request: {priority['background_latency_p50_ms']} ms p50) "
           f"-> {'ok' if priority['ok'] else 'FAILED'}")
-    print("settings alike: n_ctx, n_batch = n_ubatch = 128, flash attention, threads; differs: swa_full (ours False, theirs llama.cpp's default True)")
+    from inference.server.app import SERVE_WORKER_ENV
+
+    theirs_wait = os.environ.get("OMP_WAIT_POLICY", "unset (spin)")
+    print("settings alike: n_ctx, n_batch = n_ubatch = 128, flash attention, threads; differs: swa_full (ours False, theirs llama.cpp's default True), "
+          f"OpenMP wait policy (ours {SERVE_WORKER_ENV['OMP_WAIT_POLICY']}, theirs {theirs_wait})")
     print(f"machine load average (1 min) before and after: {load[0]:.2f}, {load[1]:.2f} on {os.cpu_count()} CPUs: other work there bends both sides")
     print(f"throughput ours/theirs {ratio:.3f} (target: within 5%, at least 0.95) -> {'met' if ratio >= 0.95 else 'missed'}")
     print(json.dumps({"bench": "serve", "model": model, "clients": args.clients, "requests": args.requests, "max_tokens": args.max_tokens,
                       "rounds": args.rounds, "threads": args.threads, "scriptorium": ours, "llama_cpp": theirs, "throughput_ratio": ratio, "priority": priority,
-                      "worker_generations": finished, "load_average": load}))
+                      "worker_generations": finished, "load_average": load, "omp_wait_policy": {"scriptorium": SERVE_WORKER_ENV["OMP_WAIT_POLICY"], "llama_cpp": theirs_wait}}))
 
 
 def _once(s: dict) -> str:
