@@ -23,6 +23,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from inference.paths import private_file
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_MB = 2048  # cache.db: the issue's default; SCRIPTORIUM_CACHE_BUDGET_MB or LoadOptions override it
@@ -303,7 +305,7 @@ class SessionCache:
 
 def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), check_same_thread=False, timeout=10)
+    db = sqlite3.connect(str(private_file(path)), check_same_thread=False, timeout=10)
     db.execute("PRAGMA journal_mode=WAL")
     # The cache is disposable: losing the last write in a power cut costs one cold prefill, never text.
     db.execute("PRAGMA synchronous=NORMAL")
@@ -313,28 +315,35 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def drop_models_except(db_path: Path, keep_sha256: Iterable[str]) -> int:
     """Delete the states of every model not in `keep_sha256` (call it after a model is removed); return rows deleted."""
-    if not Path(db_path).is_file():
-        return 0
     keep = sorted(set(keep_sha256))
-    db = _connect(Path(db_path))
-    try:
-        with db:
-            marks = ",".join("?" * len(keep))
-            sql = f"DELETE FROM states WHERE model_sha256 NOT IN ({marks})" if keep else "DELETE FROM states"
-            return db.execute(sql, keep).rowcount
-    finally:
-        db.close()
+    return _delete(db_path, f"model_sha256 NOT IN ({','.join('?' * len(keep))})" if keep else "1", keep)
 
 
 def clear(db_path: Path, model_sha256: str | None = None) -> int:
     """Delete every saved state (or one model's); return rows deleted."""
+    return _delete(db_path, "model_sha256=?" if model_sha256 else "1", [model_sha256] if model_sha256 else [])
+
+
+def forget_document(db_path: Path, doc_key: str) -> int:
+    """Delete every state of one document, of any model (a purge), and compact cache.db so its blobs leave the file.
+
+    A worker running meanwhile still holds the document's states in memory until it exits; it writes one to
+    disk again only after a new generation on the same key. Returns rows deleted.
+    """
+    return _delete(db_path, "doc_key=?", [doc_key], compact=True)
+
+
+def _delete(db_path: Path, where: str, params: Sequence[str], compact: bool = False) -> int:
+    # `where` is always a literal of this module; values travel as parameters.
     if not Path(db_path).is_file():
         return 0
     db = _connect(Path(db_path))
     try:
         with db:
-            if model_sha256:
-                return db.execute("DELETE FROM states WHERE model_sha256=?", (model_sha256,)).rowcount
-            return db.execute("DELETE FROM states").rowcount
+            deleted = db.execute(f"DELETE FROM states WHERE {where}", list(params)).rowcount
+        if compact:  # rewrite the file without the freed pages, then empty the -wal that held the old ones
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return deleted
     finally:
         db.close()

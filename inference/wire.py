@@ -61,7 +61,9 @@ def read_event(line: str) -> Event | None:
     except WorkerError:
         message = None
     if not isinstance(message, (Token, Progress, Done, Error)):
-        log.warning("ignoring a line that is not protocol: %r", line[:200])
+        # A cut-off event line can hold document text: its words go to the log only when debugging.
+        log.warning("ignoring a line of %d characters that is not protocol", len(line))
+        log.debug("the line: %r", line[:200])
         return None
     return message
 

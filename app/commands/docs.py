@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from app import store
 from app.commands.story import add_notes_arguments, run_notes
+from app.errors import UserError
 from app.formats import EXPORTERS, export_document, import_file
 from app.formats.blocks import first_heading
 from app.formats.encoding import decode_bytes, read_text_file
@@ -55,6 +56,10 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     q.add_argument("title")
     leaf("trash", run_trash, "move a document to the trash").add_argument("id", type=int)
     leaf("restore", run_restore, "take a document out of the trash").add_argument("id", type=int)
+    q = leaf("purge", run_purge, "delete a document for good from the library, its backups and the session caches, "
+             "with its revisions, log and notes, and compact the files so its text is gone from the disk's files")
+    q.add_argument("id", type=int)
+    q.add_argument("--yes", action="store_true", help="do not ask first")
     add_notes_arguments(leaf("notes", run_notes, "show or change a document's story notes and entries"))
 
 
@@ -188,3 +193,18 @@ def run_restore(args: argparse.Namespace) -> int:
     with _open(args) as db:
         doc = store.restore_document(db, args.id)
     return _emit(args, _summary(doc), f"Restored document {doc.id}: {doc.title}")
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    """Purge a document everywhere Scriptorium keeps it, after asking (unless --yes)."""
+    from app.desk.purge import purge
+
+    with _open(args) as db:
+        doc = store.get_document(db, args.id)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError(f"Purging document {doc.id} ({doc.title}) cannot be undone; pass --yes to do it.")
+        if input(f"Purge document {doc.id} ({doc.title}) for good, from the backups too? [y/N] ").strip().lower() not in ("y", "yes"):
+            return _emit(args, {"id": doc.id, "purged": False}, "Nothing was purged.")
+    done = purge(args.home, doc.id)
+    return _emit(args, {"id": doc.id, "purged": True, **done.to_dict()}, done.sentence())

@@ -113,6 +113,16 @@ def sync_manuscript(db: Database) -> int:
     return changed
 
 
+def drop_mirror(db: Database, doc_id: int) -> bool:
+    """Delete a document's text from the Manuscript corpus now (a purge cannot wait for the next sync); whether it had one."""
+    row = db.execute(
+        "SELECT texts.id FROM texts JOIN corpora ON corpora.id = texts.corpus_id WHERE corpora.name = ? AND texts.source_path = ?",
+        [MANUSCRIPT, document_source(doc_id)]).fetchone()
+    if row:
+        delete_text(db, row[0])
+    return row is not None
+
+
 def document_source(doc_id: int) -> str:
     """The source_path of a document's text in the Manuscript corpus."""
     return f"doc:{int(doc_id)}"

@@ -148,6 +148,13 @@ def delete_text(db: Database, text_id: int) -> None:
         db.execute("DELETE FROM texts WHERE id = ?", [text_id])
 
 
+def merge_indexes(db: Database) -> None:
+    """Merge each full-text index into one segment: FTS5 keeps a deleted text's words in old segments until a merge."""
+    for table in ("texts_fts", "passages_fts"):  # literals: the two indexes of texts and of passages
+        if db[table].exists():  # a backup from before m009 has no passages
+            db.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
+
+
 def index_text(db: Database, text_id: int, body: str, fold: Fold | None = None) -> None:
     """(Re)write the shadow of one text, which the triggers carry into the FTS index; inside the caller's transaction."""
     fold = fold or fold_of(db)

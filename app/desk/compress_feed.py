@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference.compress.types import SWEEP_TYPES
+from inference.paths import private_dir, write_private
 
 QUANT_TYPES = SWEEP_TYPES  # what the model manager offers: the sweep's types, most bits first
 MIN_HELD_OUT_CHARS = 4_000  # about a thousand tokens: enough positions for agreement and KL to mean something
@@ -49,10 +50,15 @@ def held_out_text(home: Path, min_chars: int = MIN_HELD_OUT_CHARS, max_chars: in
     text = "\n\n".join(p for p in parts if p)[:max_chars]
     if len(text) < min_chars:
         return None
-    path = Path(home) / "cache" / "compress-held-out.txt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path = held_out_path(home)
+    private_dir(path.parent)
+    write_private(path, text)
     return path
+
+
+def held_out_path(home: Path) -> Path:
+    """Where the held-out text made of the writer's documents is kept between a compression's runs."""
+    return Path(home) / "cache" / "compress-held-out.txt"
 
 
 def chart_path(result: dict) -> Path | None:

@@ -52,6 +52,14 @@ def daily_check(home: Path) -> None:
     recovery.inspect(db_path(home), daily=True)
 
 
+def vacuum(db: Database) -> bool:
+    """Rewrite the file without its free pages, then empty its -wal, so deleted text leaves the files on disk; False
+    when another connection kept the -wal from being emptied (what it holds goes when that connection lets go)."""
+    db.execute("VACUUM")
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy == 0
+
+
 def open_memory_db() -> Database:
     """An in-memory, fully migrated database, for tests and throwaway sessions."""
     db = Database(memory=True)

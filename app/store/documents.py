@@ -130,6 +130,22 @@ def empty_trash(db: Database) -> int:
         return db.execute("DELETE FROM documents WHERE trashed_at IS NOT NULL").rowcount
 
 
+def purge_document(db: Database, doc_id: int, created: str) -> tuple[int, int] | None:
+    """Delete the document with this id and creation time for good, with its revisions, story notes, settings and
+    generation log entries (which emptying the trash keeps); (revisions, generations) deleted, None if there was none.
+
+    `created` tells the document apart from a later one that took its id, in a backup as in the library.
+    """
+    with db.atomic():
+        if not db.execute("SELECT 1 FROM documents WHERE id = ? AND created = ?", [doc_id, created]).fetchone():
+            return None
+        revisions = db.execute("SELECT count(*) FROM revisions WHERE document_id = ?", [doc_id]).fetchone()[0]
+        # A backup from before m002 has no log; the rest of the schema is as old as the first version.
+        generations = db.execute("DELETE FROM generations WHERE document_id = ?", [doc_id]).rowcount if db["generations"].exists() else 0
+        db.execute("DELETE FROM documents WHERE id = ?", [doc_id])  # revisions, notes, entries, settings by cascade
+    return revisions, generations
+
+
 def touch(db: Database, doc_id: int, body: str, stamp: str) -> None:
     """Set a document's text and its updated time (inside the caller's transaction)."""
     _update(db, doc_id, "body = ?, updated = ?", [body, stamp])

@@ -27,14 +27,16 @@ from app.ui.story_controller import StoryController
 from app.ui.story_notes import StoryNotesPanel
 from app.ui.theme import apply_theme, is_dark, ui_font
 from app.worker_client import ProcessTransport, QtWorkerClient, TransportFactory
+from inference.paths import private_file
 from inference.protocol import Done, Error, Progress
 
 log = logging.getLogger(__name__)
 
 
 def window_settings(home: Path) -> QSettings:
-    """Window state kept beside the data it shows, so each data directory (and each test) has its own."""
-    return QSettings(str(Path(home) / "window.ini"), QSettings.Format.IniFormat)
+    """Window state kept beside the data it shows, so each data directory (and each test) has its own; private (0600),
+    a mode Qt keeps when it rewrites the file."""
+    return QSettings(str(private_file(Path(home) / "window.ini")), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):
