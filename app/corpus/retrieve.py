@@ -101,7 +101,7 @@ def retrieve(db: Database, query: str, corpus: str | int | None = None, mode: st
         raise UserError("Type a question or a passage to search for.")
     cid = resolve_corpus(db, corpus)
     ensure_passages(db, cid)
-    ensure_indexed(db, cid)
+    ensure_indexed(db)
     vectors_ok, note = _vector_side(db, query, cid, filters, query_vector, mode)
     if mode == "vector" and not vectors_ok:
         raise UserError(note)
