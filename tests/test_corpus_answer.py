@@ -13,7 +13,7 @@ from app.corpus.citations import check, find_citations, locate, quote_spans
 from app.corpus.fold import load_fold
 from app.corpus.records import TextRecord
 from app.corpus.retrieve import Found
-from app.corpus.search import MANUSCRIPT, sync_manuscript
+from app.corpus.search import MANUSCRIPT
 from app.corpus.store import add_text, corpus_id
 from app.store import create_document, open_memory_db, save_body
 from inference.backends.base import LoadOptions
@@ -151,8 +151,7 @@ def test_a_chinese_question_in_other_words_is_answered_from_traditional_text(db:
 
 def test_ask_works_with_the_manuscript(db: Database) -> None:
     doc = create_document(db, "Chapter two")
-    save_body(db, doc.id, "Chapter two.\n\nMara's eyes were the colour of the winter sea, grey and cold.", "save")
-    sync_manuscript(db)
+    save_body(db, doc.id, "Chapter two.\n\nMara's eyes were the colour of the winter sea, grey and cold.", "save")  # not synced yet
     model = FakeModel('1] "the colour of the winter sea"')
     answer = ask(db, "What colour were Mara's eyes?", model, MANUSCRIPT)
     quote = answer.checked.quotes[0]

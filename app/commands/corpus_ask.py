@@ -33,10 +33,9 @@ def add_commands(leaf: Leaf) -> None:
 def _query_vector(db: Any, home: Any, client: Any, text: str, corpus: str | None, mode: str) -> Any:
     """The text embedded by the embedder of the corpus's vectors; None for BM25 or a corpus with no vectors."""
     from app.corpus.retrieve import query_embedder
-    from app.corpus.store import resolve_corpus
     from app.corpus.vectors import embed_query
 
-    use = query_embedder(db, resolve_corpus(db, corpus)) if mode != "bm25" else None
+    use = query_embedder(db, corpus) if mode != "bm25" else None
     return embed_query(text, use.name, client=client, home=home) if use else None
 
 

@@ -28,7 +28,7 @@ from sqlite_utils import Database
 from app.corpus.citations import Checked, check
 from app.corpus.passage_index import coverage
 from app.corpus.retrieve import Found, Retrieval, retrieve
-from app.corpus.store import TextFilter, fold_of, resolve_corpus
+from app.corpus.store import TextFilter, fold_of
 from app.corpus.vectors import QueryVector
 from inference.tasks import ANSWER, number_sources
 
@@ -103,7 +103,7 @@ class Answer:
 def prepare(db: Database, question: str, corpus: str | int | None = None, filters: TextFilter | None = None,
             query_vector: QueryVector | None = None, mode: str = "hybrid") -> Prepared:
     """Retrieve the sources of an answer and decide whether to ask the model at all."""
-    found = retrieve(db, question, resolve_corpus(db, corpus), mode, SOURCES, filters, query_vector)
+    found = retrieve(db, question, corpus, mode, SOURCES, filters, query_vector)
     relevance = relevance_of(db, question, found)
     if not relevance.relevant():
         reason = f"Nothing in the corpus answers this, so nothing was asked of the model: {relevance.describe()}."

@@ -28,6 +28,7 @@ from sqlite_utils import Database
 
 from app.corpus.passage_index import bm25_passages, ensure_indexed
 from app.corpus.passages import ensure_passages, get_passages
+from app.corpus.search import MANUSCRIPT, sync_manuscript
 from app.corpus.store import TextFilter, filter_sql, resolve_corpus
 from app.corpus.vectors import EmbedderUse, QueryVector, embedders_of, nearest
 from app.errors import UserError
@@ -99,6 +100,8 @@ def retrieve(db: Database, query: str, corpus: str | int | None = None, mode: st
         raise UserError(f"Unknown search mode {mode!r}; choose {', '.join(MODES)}.")
     if not query.strip():
         raise UserError("Type a question or a passage to search for.")
+    if corpus == MANUSCRIPT:
+        sync_manuscript(db)  # the writer asks of the documents as they are now (unchanged ones cost a hash each)
     cid = resolve_corpus(db, corpus)
     ensure_passages(db, cid)
     ensure_indexed(db)
@@ -114,6 +117,8 @@ def retrieve(db: Database, query: str, corpus: str | int | None = None, mode: st
 
 def query_embedder(db: Database, corpus: str | int | None = None) -> EmbedderUse | None:
     """The embedder whose vectors cover most of a corpus's passages (None: it has no vectors): the query's embedder."""
+    if corpus == MANUSCRIPT:
+        sync_manuscript(db)  # it may not exist yet, and should be as the documents are now
     uses = embedders_of(db, corpus)
     return uses[0] if uses else None
 

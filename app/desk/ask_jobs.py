@@ -12,9 +12,8 @@ from app.desk.corpus_jobs import in_store
 def embedder_name(home: Path, corpus: str | None, filters: TextFilter) -> str | None:
     """The name of the embedder whose vectors cover most of the corpus in scope; None when it has no vectors."""
     from app.corpus.retrieve import query_embedder
-    from app.corpus.store import resolve_corpus
 
-    use = in_store(home, lambda db: query_embedder(db, resolve_corpus(db, corpus)))
+    use = in_store(home, query_embedder, corpus)
     return use.name if use else None
 
 
