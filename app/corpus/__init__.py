@@ -18,6 +18,10 @@ Modules, each with one job (SQL lives here and in app/store only):
                  offsets; built with each text in store.py's transaction (migration m008)
   vectors.py     passage vectors: a corpus embedded through the worker, resumably, keyed by embedder checksum; a query
                  embedded; the nearest passages to a vector by brute-force cosine
+  passage_index.py BM25 over passages: their own FTS5 index (m009), a question as its query, coverage for refusals
+  retrieve.py    passages by BM25, vectors or both merged by reciprocal-rank fusion, with the fallbacks said
+  citations.py   an answer's bracketed citations and quotes, each quote checked verbatim (folded) in what it cites
+  answer.py      cited answers: retrieve, refuse without generating when nothing is relevant, ask, check
   sample.py      a seeded generated corpus (Zipf-distributed Chinese and English) for benchmarks and tests
   importers/     one reader per format (txt, md, html, docx, epub, pdf, csv, json/jsonl with a field mapping),
                  and the import job: dedupe by hash, incremental, resumable, cancellable, with a report
