@@ -26,9 +26,12 @@ def make_window(qtbot, gui_home: Path) -> Callable:
 
     windows = []
 
-    def make(reply: str = "", backend: str = "fake", home: Path | None = None, ready: bool = True, replay: str | None = None):
-        """A window on a real worker; with `replay`, on that transcript instead (`window.worker.transport` plays it)."""
+    def make(reply: str = "", backend: str = "fake", home: Path | None = None, ready: bool = True, replay: str | None = None,
+             delay_ms: int = 0):
+        """A window on a real worker (the fake's tokens `delay_ms` apart); with `replay`, on that transcript instead
+        (`window.worker.transport` plays it)."""
         env = {"SCRIPTORIUM_FAKE_REPLY": reply} if reply else {}
+        env |= {"SCRIPTORIUM_FAKE_DELAY_MS": str(delay_ms)} if delay_ms else {}
         transport = ReplayTransport(transcript(replay)).factory if replay is not None else ProcessTransport
         window = MainWindow(home or gui_home, backend=backend, worker_env=env, transport=transport)
         # Not qtbot.addWidget: pytest-qt would close and delete the window before this fixture's teardown,

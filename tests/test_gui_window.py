@@ -96,13 +96,20 @@ def test_autosave_then_a_second_window_shows_the_text(qtbot, make_window, gui_ho
     assert second.editor.text() == "Saved without asking."
 
 
-def test_killed_worker_shows_a_banner_and_restarts(qtbot, make_window):
-    window = make_window(reply=" again.")
+def test_worker_killed_mid_generation_leaves_the_document_intact_and_restarts(qtbot, make_window, gui_home):
+    window = make_window(reply=" again.", delay_ms=150)  # a token every 150 ms: the kill lands mid-stream
     type_into(qtbot, window, "Kept safe")
+    window.documents.save()
+    window.assistant.run("continue")
+    qtbot.waitUntil(lambda: window.panel.preview.toPlainText() != "", timeout=5000)
     os.kill(window.worker.pid, signal.SIGKILL)
+    wait_phase(qtbot, window, "failed")
     qtbot.waitUntil(window.banner.isVisible, timeout=5000)
     assert "stopped unexpectedly" in window.banner.label.text()
     assert window.editor.text() == "Kept safe"
+    db = store.open_db(gui_home)
+    assert store.get_document(db, window.documents.doc_id).body == "Kept safe"
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     qtbot.mouseClick(window.banner.button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.worker.running and window.model_label.text().startswith("tiny"), timeout=10000)
     window.assistant.run("continue")
