@@ -12,7 +12,7 @@ LLAMA_WHEELS := .cache/wheels/llama-$(LLAMA_FLAGS_HASH)
 STAMP := $(VENV)/.installed-$(LLAMA_FLAGS_HASH)
 QPA ?= offscreen
 
-.PHONY: install run test test-fast model bench screenshots clean gpu-llama
+.PHONY: install run test test-fast fuzz soak model bench screenshots clean gpu-llama
 
 install: $(STAMP)
 
@@ -39,10 +39,19 @@ run: install
 	$(VENV)/bin/scriptorium
 
 test: install
-	QT_QPA_PLATFORM=$(QPA) $(PY) -m pytest -q
+	QT_QPA_PLATFORM=$(QPA) $(PY) -m pytest -q -m "not slow"
 
 test-fast: install
-	QT_QPA_PLATFORM=$(QPA) $(PY) -m pytest -q -m "not embedded"
+	QT_QPA_PLATFORM=$(QPA) $(PY) -m pytest -q -m "not embedded and not slow"
+
+# Hostile input at length: thousands of random examples per importer (failures kept in .hypothesis/), full-size files.
+FUZZ_EXAMPLES ?= 3000
+fuzz: install
+	SCRIPTORIUM_FUZZ=1 SCRIPTORIUM_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) QT_QPA_PLATFORM=$(QPA) $(PY) -m pytest -q -p no:logging tests/test_fuzz.py tests/test_hostile_files.py
+
+# The worker under load: 1,000 requests with random cancels and disconnects, its memory watched.
+soak: install
+	QT_QPA_PLATFORM=$(QPA) $(PY) -m pytest -q -m slow tests/test_worker_load.py
 
 bench: install
 	$(VENV)/bin/scriptorium bench decode

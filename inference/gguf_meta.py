@@ -7,6 +7,7 @@ and validating models needs only the scalars and where the tensor data must end.
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,12 @@ from typing import BinaryIO
 _SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
 _STRING, _ARRAY = 8, 9
 _MAX_STRING = 1 << 26  # a key or value longer than 64 MiB means the header is garbage
+_MAX_DIMS = 4  # GGML_MAX_DIMS: a tensor of higher rank cannot exist
+_MAX_NESTING = 4  # arrays of arrays: GGUF writers nest one level at most; a hostile file would recurse forever
+# The fewest bytes one key/value pair, one array element of a type, and one tensor entry take in the file:
+# a count claiming more than the rest of the file can hold is refused before any loop runs over it.
+_MIN_KV, _MIN_TENSOR = 8 + 4 + 1, 8 + 4 + 4 + 8
+_MIN_ELEMENT = {_STRING: 8, _ARRAY: 12}
 # Numeric arrays up to this length keep their values: per-layer hyperparameters (head counts of models whose
 # layers differ) are that short; vocabularies and scores, 32k entries and up, stay skipped.
 _KEEP_ARRAY = 1024
@@ -57,6 +64,21 @@ def _read(f: BinaryIO, n: int) -> bytes:
     return data
 
 
+def _left(f: BinaryIO) -> int:
+    """Bytes of the file after the read position."""
+    return os.fstat(f.fileno()).st_size - f.tell()
+
+
+def _check_left(f: BinaryIO, n: int, what: str = "") -> None:
+    if n > _left(f):
+        raise GGUFFormatError(f"{what} claims more than the file holds" if what else "unexpected end of file in the header")
+
+
+def _check_count(f: BinaryIO, count: int, each: int, what: str) -> None:
+    """GGUFFormatError when `count` items of at least `each` bytes cannot fit in the rest of the file."""
+    _check_left(f, count * each, f"{what} ({count:,})")
+
+
 def _u64(f: BinaryIO) -> int:
     return struct.unpack("<Q", _read(f, 8))[0]
 
@@ -65,32 +87,35 @@ def _string(f: BinaryIO) -> str:
     n = _u64(f)
     if n > _MAX_STRING:
         raise GGUFFormatError("implausible string length")
+    _check_left(f, n)  # before reading: a claimed length is never allocated unless the file holds it
     return _read(f, n).decode("utf-8", "replace")
 
 
-def _value(f: BinaryIO, vtype: int) -> object:
+def _value(f: BinaryIO, vtype: int, depth: int = 0) -> object:
     if vtype in _SCALARS:
         fmt = _SCALARS[vtype]
         return struct.unpack(fmt, _read(f, struct.calcsize(fmt)))[0]
     if vtype == _STRING:
         return _string(f)
     if vtype == _ARRAY:
-        return _array(f)[0]
+        return _array(f, depth + 1)[0]
     raise GGUFFormatError(f"unknown value type {vtype}")
 
 
-def _skip_array(f: BinaryIO, etype: int, count: int) -> None:
+def _skip_array(f: BinaryIO, etype: int, count: int, depth: int) -> None:
     if etype in _SCALARS:
-        f.seek(struct.calcsize(_SCALARS[etype]) * count, 1)
+        size = struct.calcsize(_SCALARS[etype]) * count
+        _check_left(f, size, f"an array of {count:,} values")
+        f.seek(size, 1)
     elif etype == _STRING:
         for _ in range(count):
             n = _u64(f)
             if n > _MAX_STRING:
                 raise GGUFFormatError("implausible string length")
-            f.seek(n, 1)
+            f.seek(n, 1)  # past the end is harmless: the next read says the file ends
     else:
         for _ in range(count):
-            _value(f, etype)
+            _value(f, etype, depth)
 
 
 def read_header(path: Path) -> GGUFHeader:
@@ -100,6 +125,8 @@ def read_header(path: Path) -> GGUFHeader:
             raise GGUFFormatError("no GGUF magic")
         version = struct.unpack("<I", _read(f, 4))[0]
         n_tensors, n_kv = _u64(f), _u64(f)
+        _check_count(f, n_kv, _MIN_KV, "its count of metadata keys")
+        _check_count(f, n_tensors, _MIN_TENSOR, "its tensor count")
         fields, arrays = {}, {}
         for _ in range(n_kv):
             key = _string(f)
@@ -114,6 +141,8 @@ def read_header(path: Path) -> GGUFHeader:
         for _ in range(n_tensors):
             _string(f)
             n_dims = struct.unpack("<I", _read(f, 4))[0]
+            if n_dims > _MAX_DIMS:
+                raise GGUFFormatError(f"a tensor of {n_dims:,} dimensions")
             dims = struct.unpack(f"<{n_dims}Q", _read(f, 8 * n_dims))
             ttype, offset = struct.unpack("<I", _read(f, 4))[0], _u64(f)
             n = 1
@@ -121,19 +150,25 @@ def read_header(path: Path) -> GGUFHeader:
                 n *= d
             params += n
             extents.append((offset, _tensor_bytes(ttype, n)))
-        align = int(fields.get("general.alignment", 32))
+        align = fields.get("general.alignment", 32)
+        if not isinstance(align, int) or isinstance(align, bool) or align <= 0:
+            raise GGUFFormatError(f"general.alignment is {align!r}, not a positive whole number")
         data_start = -(-f.tell() // align) * align
     end = data_start + max((o + s for o, s in extents), default=0)
     return GGUFHeader(version, fields, n_tensors, params, end, arrays)
 
 
-def _array(f: BinaryIO) -> tuple[int, tuple | None]:
+def _array(f: BinaryIO, depth: int = 0) -> tuple[int, tuple | None]:
     """An array's length, and its values when it is short and numeric."""
+    if depth > _MAX_NESTING:
+        raise GGUFFormatError(f"arrays nested more than {_MAX_NESTING} deep")
     etype, count = struct.unpack("<I", _read(f, 4))[0], _u64(f)
+    if etype in _MIN_ELEMENT:
+        _check_count(f, count, _MIN_ELEMENT[etype], "an array")
     if etype in _SCALARS and count <= _KEEP_ARRAY:
         fmt = _SCALARS[etype]
         return count, struct.unpack(f"<{count}{fmt[1]}", _read(f, struct.calcsize(fmt) * count))
-    _skip_array(f, etype, count)
+    _skip_array(f, etype, count, depth)
     return count, None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import struct
 from dataclasses import asdict, dataclass, replace
@@ -128,10 +129,10 @@ def inspect_gguf(path: Path, sha256: str | None = None) -> ModelInfo:
         sha256=sha256 or file_sha256(path),
         architecture=arch,
         parameters=_parameter_count(fields),
-        quantization=file_type_name(int(ftype)) if ftype is not None else "unknown",
+        quantization=file_type_name(ftype) if _is_int(ftype) else "unknown",
         context_length=_int_or_none(fields.get(f"{arch}.context_length")),
         size_bytes=size,
-        chat_template=fields.get("tokenizer.chat_template"),
+        chat_template=template if isinstance(template := fields.get("tokenizer.chat_template"), str) else None,
     )
 
 
@@ -151,7 +152,14 @@ def _parameter_count(fields: dict) -> int | None:
 
 
 def _int_or_none(value: object) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and value else None
+    """A positive count from the metadata, or None: a hostile header may hold a string, NaN or infinity there."""
+    if _is_int(value) or (isinstance(value, float) and math.isfinite(value)):
+        return int(value) if value > 0 else None
+    return None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def file_sha256(path: Path) -> str:

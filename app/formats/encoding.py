@@ -15,6 +15,7 @@ from pathlib import Path
 import charset_normalizer
 
 from app.errors import UserError
+from app.formats.limits import MAX_DOCUMENT_FILE, too_large
 
 # A file whose decoded text is more than this share of control characters is data, not prose.
 _MAX_CONTROL_SHARE = 0.01
@@ -67,9 +68,12 @@ def decode_bytes(data: bytes, name: str) -> Decoded:
     return Decoded(text, encoding)
 
 
-def read_text_file(path: Path) -> Decoded:
-    """The text of a file, decoded as decode_bytes does; UserError if it cannot be read."""
+def read_text_file(path: Path, limit: int = MAX_DOCUMENT_FILE) -> Decoded:
+    """The text of a file, decoded as decode_bytes does; UserError if it cannot be read or is past `limit` bytes."""
     try:
+        # The size is checked before a byte is read: a 1 GB file is refused, never loaded.
+        if reason := too_large(Path(path).stat().st_size, limit):
+            raise UserError(f"Cannot read {Path(path).name}: it is {reason}; split it into smaller files.")
         data = Path(path).read_bytes()
     except OSError as exc:
         raise UserError(f"Cannot read {path}: {exc.strerror}; check the path and its permissions.") from exc

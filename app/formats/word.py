@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import docx
@@ -12,6 +13,7 @@ from docx.text.paragraph import Paragraph
 from app.errors import UserError
 from app.formats.blocks import Block, Run, document_blocks, first_heading
 from app.formats.imported import Imported
+from app.formats.limits import overinflated, zip_bomb
 from app.formats.markdown_syntax import LIST_ITEM, NEST_INDENT, indent_width
 from app.formats.word_numbering import ListLabel, Numbering
 
@@ -22,8 +24,20 @@ _CODE_FONT = "Courier New"
 
 
 def import_docx(path: Path) -> Imported:
-    """A .docx file as a Markdown document; UserError if it is not a readable .docx."""
-    document = _open(path)
+    """A .docx file as a Markdown document; UserError if it is not a readable .docx or a zip bomb."""
+    _check_zip(path)
+    try:
+        return _read(docx.Document(str(path)), path)
+    except UserError:
+        raise
+    # python-docx parses lazily: a damaged part fails (zipfile, KeyError, lxml, AttributeError ...) wherever it
+    # is first touched, at open or at a paragraph's style.
+    except Exception as exc:
+        raise _unreadable(path, exc) from exc
+
+
+def _read(document: docx.document.Document, path: Path) -> Imported:
+    """The document's blocks as Markdown, titled by its title property, else its first heading, else the file name."""
     numbering = Numbering(document)
     lines: list[str] = []
     for item in document.iter_inner_content():
@@ -38,14 +52,22 @@ def import_docx(path: Path) -> Imported:
     return Imported(title, body, "markdown")
 
 
-def _open(path: Path) -> docx.document.Document:
+def _check_zip(path: Path) -> None:
+    """UserError for a zip bomb, before python-docx inflates a byte (a refusal reads only the zip's directory)."""
     try:
-        return docx.Document(str(path))
-    except Exception as exc:  # python-docx raises zipfile, KeyError and lxml errors alike for a damaged file
-        raise UserError(
-            f"{Path(path).name} is not a readable .docx file ({type(exc).__name__}); "
-            "open it in a word processor, save it as .docx again and import that."
-        ) from exc
+        with zipfile.ZipFile(path) as archive:
+            reason = zip_bomb(archive.infolist()) or overinflated(path, archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _unreadable(path, exc) from exc
+    if reason:
+        raise UserError(f"Cannot import {Path(path).name}: {reason}.")
+
+
+def _unreadable(path: Path, exc: Exception) -> UserError:
+    return UserError(
+        f"{Path(path).name} is not a readable .docx file ({type(exc).__name__}); "
+        "open it in a word processor, save it as .docx again and import that."
+    )
 
 
 def _same_list(previous: str, line: str) -> bool:

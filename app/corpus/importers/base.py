@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from app.errors import UserError
+from app.formats.limits import MAX_CORPUS_FILE, ZipLimits, overinflated, too_large, zip_bomb
 
-MIB = 1024 * 1024
+_ZIP = ZipLimits()
 
 
 @dataclass(frozen=True)
@@ -18,13 +20,15 @@ class ReadOptions:
     """How readers read: the field mapping of CSV/JSON records, and the limits past which a file is skipped."""
 
     fields: dict[str, str] | None = None  # {"title": KEY, "author": KEY, "body": KEY, ...}; None: guessed per file
-    # A whole file is held in memory while it is read; past this it is refused rather than exhausting memory.
-    max_bytes: int = 256 * MIB
-    # .docx/.epub are zip files: a zip bomb declares few bytes that inflate to gigabytes. A real book has a few
-    # hundred entries and XML compresses about 5-20 times; these bounds are far past any real file.
-    max_zip_entries: int = 10_000
-    max_zip_bytes: int = 1024 * MIB
-    max_zip_ratio: int = 200
+    max_bytes: int = MAX_CORPUS_FILE  # app.formats.limits says why each limit is what it is
+    max_zip_entries: int = _ZIP.entries
+    max_zip_bytes: int = _ZIP.inflated
+    max_zip_ratio: int = _ZIP.ratio
+    # Parsed records cost far more than their text: `{}` is 3 bytes of JSON and ~110 as a Python dict, a
+    # one-cell CSV row ~200, so a 256 MiB file of them would take gigabytes. Values (JSON values, CSV cells)
+    # are bounded by a count of the marks beside them before parsing; past this many (~800 MB parsed at worst;
+    # a chinese-poetry file of 300,000 poems holds ~2.5 million) the file is refused.
+    max_values: int = 4_000_000
     max_folder_depth: int = 32  # folders are walked this deep at most (a hostile tree)
 
 
@@ -38,8 +42,8 @@ def file_size(path: Path, options: ReadOptions) -> int:
         size = path.stat().st_size
     except OSError as exc:
         raise SkipFile(f"cannot be read ({exc.strerror})") from exc
-    if size > options.max_bytes:
-        raise SkipFile(f"larger ({_size(size)}) than the {_size(options.max_bytes)} allowed for one file")
+    if reason := too_large(size, options.max_bytes):
+        raise SkipFile(reason)
     return size
 
 
@@ -61,29 +65,35 @@ def open_zip(path: Path, options: ReadOptions, kind: str) -> zipfile.ZipFile:
         raise SkipFile(f"not a readable {kind} file (damaged or truncated: {exc})") from exc
     try:
         check_zip(archive.infolist(), options)
+        if reason := overinflated(path, archive.infolist()):  # after the declared sizes passed: it inflates each
+            raise SkipFile(reason)
     except SkipFile:
         archive.close()
         raise
     return archive
 
 
+# What zipfile raises reading an entry of a damaged or hostile zip: a bad header or CRC (BadZipFile), a cut
+# stream (EOFError), a negative offset (OSError), a corrupt deflate stream (zlib.error), an unknown compression
+# method (NotImplementedError), an encrypted entry (RuntimeError), a mangled header field (ValueError).
+ZIP_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError, RuntimeError, ValueError)
+
+
+def read_entry(archive: zipfile.ZipFile, name: str, kind: str) -> bytes:
+    """An entry's bytes, SkipFile when the `kind` file does not hold it or it is damaged."""
+    try:
+        return archive.read(name)
+    except KeyError as exc:
+        raise SkipFile(f"the {kind} names {name}, which it does not hold") from exc
+    except ZIP_ERRORS as exc:
+        raise SkipFile(f"{name} inside it is damaged ({type(exc).__name__}: {exc})") from exc
+
+
 def check_zip(entries: list[zipfile.ZipInfo], options: ReadOptions) -> None:
     """SkipFile when a zip has too many entries, inflates too far in all, or one entry inflates suspiciously."""
-    if len(entries) > options.max_zip_entries:
-        raise SkipFile(f"a zip of {len(entries)} entries, more than the {options.max_zip_entries} allowed (a zip bomb?)")
-    # The declared sizes are what zipfile enforces while reading (it stops at file_size and checks the CRC),
-    # so checking them before reading bounds what inflating can cost.
-    total = sum(e.file_size for e in entries)
-    if total > options.max_zip_bytes:
-        raise SkipFile(f"inflates to {_size(total)}, more than the {_size(options.max_zip_bytes)} allowed (a zip bomb?)")
-    for entry in entries:
-        if entry.file_size > MIB and entry.file_size > options.max_zip_ratio * max(1, entry.compress_size):
-            ratio = entry.file_size // max(1, entry.compress_size)
-            raise SkipFile(f"{entry.filename} inflates {ratio}:1, past the {options.max_zip_ratio}:1 allowed (a zip bomb?)")
-
-
-def _size(n: int) -> str:
-    return f"{n / MIB:,.0f} MiB" if n >= MIB else f"{n:,} bytes"
+    limits = ZipLimits(options.max_zip_entries, options.max_zip_bytes, options.max_zip_ratio)
+    if reason := zip_bomb(entries, limits):
+        raise SkipFile(reason)
 
 
 def parse_xml(data: bytes, what: str) -> etree._Element:

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from app.corpus.importers.base import ReadOptions, SkipFile, open_zip, parse_xml
+from app.corpus.importers.base import ReadOptions, SkipFile, open_zip, parse_xml, read_entry
 from app.corpus.importers.html_page import decode_html, page_lines, parse_html
 from app.corpus.records import TextRecord
 
@@ -35,12 +35,7 @@ def read_epub(path: Path, options: ReadOptions) -> Iterator[TextRecord]:
 
 
 def _entry(book: zipfile.ZipFile, name: str) -> bytes:
-    try:
-        return book.read(name)
-    except KeyError as exc:
-        raise SkipFile(f"the book names {name}, which it does not hold") from exc
-    except (zipfile.BadZipFile, EOFError) as exc:  # a CRC or size mismatch: damaged or tampered with
-        raise SkipFile(f"{name} inside it is damaged ({exc})") from exc
+    return read_entry(book, name, "book")
 
 
 def _package_path(book: zipfile.ZipFile) -> str:

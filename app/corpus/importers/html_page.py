@@ -54,8 +54,10 @@ def decode_html(data: bytes, name: str) -> Decoded:
         except UnicodeDecodeError:
             try:
                 return Decoded(data.decode(declared).replace("\r\n", "\n"), declared)
-            except UnicodeDecodeError:
-                pass  # the declaration is wrong; detect as for any text file
+            except (UnicodeError, LookupError):
+                # The declaration is wrong, or names a codec that is no text encoding (rot13, zlib) or refuses
+                # every byte (undefined): detect as for any text file.
+                pass
     return decode_bytes(data, name)
 
 
@@ -73,10 +75,15 @@ def parse_html(text: str) -> lxml.html.HtmlElement:
     """A page's element tree (lxml.html repairs broken markup as browsers do)."""
     # lxml refuses a str that still carries an encoding declaration; the text is decoded already.
     text = _XML_DECLARATION.sub("", text, count=1)
+    parser = lxml.html.HTMLParser()  # one per call: lxml parsers must not be shared between threads
     try:
-        return lxml.html.document_fromstring(text)
+        root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as exc:
         raise SkipFile(f"not a readable HTML page ({exc})") from exc
+    # libxml2 stops parsing at 256 nested elements and drops the rest of the page: refused, not imported cut short.
+    if any(error.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for error in parser.error_log):
+        raise SkipFile("its markup nests elements more than 256 deep, past what is read; the text beyond would be lost")
+    return root
 
 
 def page_title(root: lxml.html.HtmlElement) -> str:

@@ -31,6 +31,8 @@ _KEY_NAMES = {
 _JOIN = {"body": "\n", "author": ", "}
 _SAMPLE = 50  # records a guessed mapping looks at
 _FIELD_LIMIT = 2**31 - 1  # the largest the csv module takes on every platform (a C long)
+_CSV_MARKS = (",", ";", "\t", "|", "\n")  # the delimiters csv_rows sniffs, and line breaks
+_JSON_MARKS = (",", "[", "{", "\n")
 
 
 def read_csv(path: Path, options: ReadOptions) -> Iterator[TextRecord]:
@@ -50,7 +52,7 @@ def read_jsonl(path: Path, options: ReadOptions) -> Iterator[TextRecord]:
 
 def sample_objects(path: Path, fmt: str, options: ReadOptions, n: int = 5) -> list[dict]:
     """The first `n` records of a csv/json/jsonl file as they are, for a mapping dialog to show their keys."""
-    return _objects(decode_file(path, options).text, fmt)[:n]
+    return _objects(decode_file(path, options).text, fmt, options)[:n]
 
 
 def check_fields(fields: dict[str, str | None]) -> dict[str, str]:
@@ -64,11 +66,22 @@ def check_fields(fields: dict[str, str | None]) -> dict[str, str]:
 def _read(path: Path, options: ReadOptions, fmt: str) -> Iterator[TextRecord]:
     decoded = decode_file(path, options)
     fields = check_fields(options.fields) if options.fields else None
-    yield from _records(path, _objects(decoded.text, fmt), fields, fmt, decoded.label)
+    yield from _records(path, _objects(decoded.text, fmt, options), fields, fmt, decoded.label)
 
 
-def _objects(text: str, fmt: str) -> list[dict]:
+def _objects(text: str, fmt: str, options: ReadOptions) -> list[dict]:
+    _check_values(text, fmt, options.max_values)
     return csv_rows(text) if fmt == "csv" else jsonl_objects(text) if fmt == "jsonl" else json_objects(text)
+
+
+def _check_values(text: str, fmt: str, limit: int) -> None:
+    """SkipFile when a record file may hold more than `limit` values, counted before anything is parsed."""
+    # Every JSON value but the first has a comma, bracket, brace or line break before it, and every CSV cell a
+    # delimiter or a line break: counting those (in strings too) bounds the values from above, at C speed.
+    marks = _CSV_MARKS if fmt == "csv" else _JSON_MARKS
+    if (bound := 1 + sum(text.count(mark) for mark in marks)) > limit:
+        what = "cells" if fmt == "csv" else "values"
+        raise SkipFile(f"may hold up to {bound:,} {what}, more than the {limit:,} one file may hold; split it into smaller files")
 
 
 def guess_fields(sample: dict | list[dict]) -> dict[str, str]:
@@ -120,8 +133,8 @@ def json_objects(text: str) -> list[dict]:
 
 def jsonl_objects(text: str) -> list[dict]:
     """The objects of a JSON Lines text, one a line; blank lines are allowed."""
-    lines = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-    objects = [_loads(line, f"line {n} is not valid JSON") for n, line in lines]
+    # Lines are read one by one (a list of them would cost as much again as the objects).
+    objects = (_loads(line, f"line {n} is not valid JSON") for n, line in enumerate(io.StringIO(text), 1) if line.strip())
     return [v for v in objects if isinstance(v, dict)]
 
 
