@@ -27,6 +27,7 @@ _SORT_KEY = re.compile(r"[LR][123]")
 # Line breaks and tabs show as spaces, one for one, so a context is still `width` characters of the original.
 _FLAT = re.compile("[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _TEXTS_AT_ONCE = 199  # fewer than iter_texts reads in one query, so each slice of ids is one query
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what Excel, LibreOffice and Sheets read as a formula's start
 _KEY_SPAN = 16  # characters read per sort-key token at first; a longer stretch only when these hold too few
 
 
@@ -164,6 +165,9 @@ def to_csv(lines: Iterable[KwicLine], file: str | os.PathLike[str] | IO[str]) ->
     """Write lines as CSV with a header row; a path is written as UTF-8 with a BOM, which Excel reads as UTF-8.
 
     Columns: text_id, title, author, start, end, left, match, right, then one per sort key (R1, L1 …).
+    A text cell that begins with = + - @ (or a tab or carriage return) gets a ' in front, so a spreadsheet shows
+    it as text instead of running it as a formula (corpus text is data, never a command: OWASP's CSV injection
+    rule); the JSON output (`corpus kwic --json`) keeps every cell as it is in the text.
     """
     if isinstance(file, (str, os.PathLike)):
         with open(file, "w", encoding="utf-8-sig", newline="") as out:
@@ -178,4 +182,9 @@ def _write_csv(lines: Iterable[KwicLine], out: IO[str]) -> None:
     writer = csv.writer(out)
     writer.writerow([*_COLUMNS, *keys])
     for line in lines:
-        writer.writerow([*line[: len(_COLUMNS)], *line.keys.values()])
+        writer.writerow([_cell(value) for value in (*line[: len(_COLUMNS)], *line.keys.values())])
+
+
+def _cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not take for a formula: text starting with a formula character gets a '."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
