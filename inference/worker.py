@@ -52,18 +52,34 @@ class Worker:
         self.out = out
         self.out_lock = threading.Lock()
         self.pending = FairQueue()
-        self.cancelled: set[str] = set()
+        # Cancels of requests neither queued nor running, oldest first: most came after their request ended and
+        # are never asked for again, so only the last RECENT are kept (a long serve session must not grow).
+        self.cancelled: dict[str, None] = {}
         self.current: tuple[Request, threading.Event] | None = None
         self.state_lock = threading.Lock()
         self.cache_budget_mb: int | None = None
         self.outcomes: Counter[str] = Counter()  # how requests ended: done, cancelled, or another error code
         self.recent: deque[dict] = deque(maxlen=RECENT)  # the last requests to end, oldest first
+        self.client_gone = False  # the client's end of stdout closed: nobody reads what comes next
 
     def emit(self, event: Event) -> None:
         line = to_line(event)
         with self.out_lock:
-            self.out.write(line)
-            self.out.flush()
+            if self.client_gone:
+                return
+            try:
+                self.out.write(line)
+                self.out.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                # The client died (killed, crashed) while we answered: stop the running request and serve no more,
+                # instead of generating the queue for nobody or dying with a traceback at the next write.
+                self.client_gone = True
+                self._stop_current()
+
+    def _stop_current(self) -> None:
+        with self.state_lock:
+            if self.current is not None:
+                self.current[1].set()
 
     def finish(self, request: Request, event: Done | Error) -> None:
         """Emit a request's terminal event and remember how it ended (for queue_stats)."""
@@ -106,7 +122,9 @@ class Worker:
                 self.current[1].set()  # type: ignore[index]
             elif (queued := self.pending.remove(target)) is None:
                 # Not queued: either unknown, or taken off the queue but not yet marked current (serve checks this set).
-                self.cancelled.add(target)
+                self.cancelled[target] = None
+                if len(self.cancelled) > RECENT:
+                    del self.cancelled[next(iter(self.cancelled))]
         if queued is not None:
             self.finish(queued, Error(target, ErrorCode.CANCELLED, "The request was cancelled before it started."))
         self.emit(Done(request.id, {"target": target, "was_running": running}))
@@ -125,14 +143,14 @@ class Worker:
     # -- serving ---------------------------------------------------------------------------
     def serve(self) -> None:
         """Run requests in the queue's order until shutdown or end of input."""
-        while (request := self.pending.get()) is not None:
+        while not self.client_gone and (request := self.pending.get()) is not None:
             if request.op == "shutdown":
                 self.emit(Done(request.id, {}))
                 return
             cancel = threading.Event()
             with self.state_lock:
                 if request.id in self.cancelled:
-                    self.cancelled.discard(request.id)
+                    del self.cancelled[request.id]
                     cancel.set()
                 self.current = (request, cancel)
             try:
@@ -147,6 +165,8 @@ class Worker:
             with self.state_lock:
                 self.current = None
             self.finish(request, end)
+        if self.client_gone:
+            log.warning("the client has gone (its end of the pipe closed): queued requests dropped, stopping")
 
     def handle(self, request: Request, cancel: threading.Event) -> dict:
         handler: Callable[[Request, threading.Event], dict] | None = getattr(self, f"op_{request.op}", None)
