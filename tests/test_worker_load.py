@@ -8,6 +8,7 @@ a cancel of everything it still waits for (inference/server/bridge.py). A short 
 
 from __future__ import annotations
 
+import io
 import random
 import subprocess
 import sys
@@ -19,8 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from inference.backends.fake import FakeBackend
 from inference.client import WorkerClient
-from inference.protocol import BACKGROUND, INTERACTIVE, Done, Error, Event, Token
+from inference.engine import Engine
+from inference.protocol import BACKGROUND, INTERACTIVE, Done, Error, Event, Request, Token
+from inference.worker import RECENT, Worker
 
 IN_FLIGHT = 24  # requests a load keeps waiting at once, as a busy endpoint would
 OPS = ["generate"] * 7 + ["tokenize", "hello", "cache_stats"]
@@ -150,3 +154,11 @@ def test_a_client_killed_mid_stream_leaves_no_worker_generating(home: Path, tiny
     assert child.returncode == 0 and child.stdout.strip().isdigit()
     assert time.monotonic() - started < 20
     assert "the client has gone" in child.stderr and "Traceback" not in child.stderr
+
+
+def test_cancels_of_ended_requests_are_remembered_for_the_last_few_only(home: Path) -> None:
+    """A long serve session cancels many requests after they ended: the worker keeps the last RECENT, not all."""
+    worker = Worker(Engine(FakeBackend()), home, io.StringIO())
+    for n in range(5 * RECENT):
+        worker._cancel(Request(f"c{n}", "cancel", {"target": f"r{n}"}))
+    assert len(worker.cancelled) == RECENT and f"r{5 * RECENT - 1}" in worker.cancelled
