@@ -33,11 +33,13 @@ class Relay(QObject):
     @Slot(object)
     def deliver(self, value: Any) -> None:
         _live.discard(self)
+        _reap()
         self.on_done(value)
 
     @Slot(str)
     def fail(self, message: str) -> None:
         _live.discard(self)
+        _reap()
         self.on_failed(message)
 
 
@@ -46,8 +48,13 @@ class Job(QRunnable):
 
     def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
         super().__init__()
+        # The pool must not delete the runnable, nor Python collect it (and its signals' QObject) on the pool
+        # thread while a queued signal of it is in flight: seen as an intermittent SIGSEGV with many jobs.
+        # Jobs are released on the GUI thread, one delivery after they ended (_reap).
+        self.setAutoDelete(False)
         self.fn, self.args = fn, args
         self.signals = JobSignals()
+        self.ended = False
 
     def run(self) -> None:
         try:
@@ -59,11 +66,26 @@ class Job(QRunnable):
             self.signals.failed.emit(f"{type(exc).__name__}: {exc}")
         else:
             self.signals.done.emit(result)
+        finally:
+            self.ended = True
+
+
+_jobs: list[Job] = []  # started jobs, kept until they have ended and their result was delivered
+
+
+_ended: list[Job] = []  # ended at the last delivery: its run() may still have been returning then
+
+
+def _reap() -> None:
+    """Release (on the GUI thread) the jobs seen ended one delivery ago, so no run() can still be on a stack."""
+    _ended[:] = [job for job in _jobs if job.ended]
+    _jobs[:] = [job for job in _jobs if not job.ended]
 
 
 def run_job(fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None], on_failed: Callable[[str], None]) -> Relay:
     """Start `fn(*args)` in the global thread pool; call back on the GUI thread."""
     job = Job(fn, *args)
+    _jobs.append(job)
     relay = Relay(on_done, on_failed)
     _live.add(relay)
     job.signals.done.connect(relay.deliver)

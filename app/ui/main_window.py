@@ -206,6 +206,8 @@ class MainWindow(QMainWindow):
         self.model_label.setText(event.message or "Loading the model…")
 
     def _model_loaded(self, event: Done | Error) -> None:
+        if self.workspace.closed:  # the window closed while the model was loading
+            return
         self.load_bar.hide()
         if isinstance(event, Error):
             self.model_label.setText("No model")
