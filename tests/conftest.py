@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests import tiny_model as _tiny
+# Every test runs under the network guard: no connection at all unless it is marked loopback (127.0.0.1 only).
+from tests.network_policy import pytest_runtest_call, pytest_runtest_setup, pytest_runtest_teardown  # noqa: F401
 
 # Before any Qt import: GUI tests must run without a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

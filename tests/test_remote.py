@@ -26,6 +26,8 @@ from inference.protocol import Done, Error, ErrorCode, Token, WorkerError
 from tests.remote_servers import PEER_MODEL, free_port, llama_server, peer
 
 pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python's server extra (fastapi, sse-starlette …) is not installed")
+# Its servers listen on 127.0.0.1: the network guard (tests/netguard.py) allows these tests loopback, and nothing else.
+pytestmark = pytest.mark.loopback
 
 ALIAS = "tiny-llama"
 KEY_VAR = "SCRIPTORIUM_TEST_REMOTE_KEY"

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 openai = pytest.importorskip("openai")
+# Its servers listen on 127.0.0.1: the network guard (tests/netguard.py) allows these tests loopback, and nothing else.
+pytestmark = pytest.mark.loopback
 
 from inference.chat_template import render_chat  # noqa: E402
 from inference.models import Registry  # noqa: E402
