@@ -193,18 +193,21 @@ def _instruct(t: TaskInput) -> Prompt:
     return Prompt(text=shot, stop=_scaffold_stops(labels, t.instruction + "\n" + t.text), labels=labels)
 
 
-# The answer task's worked examples, English and Chinese (a question in Chinese gets the Chinese ones). Measured
-# on the embedded 270M model (`scriptorium bench retrieval`): the number first, then a quote, copies the cited
-# source far more often than a sentence with the number at its end, so the answer is begun for it with "[".
-# The Chinese example asks in simplified characters of a source in traditional ones, as the corpus's fold allows.
+# The answer task's worked examples, English and Chinese (a question in Chinese gets the Chinese one). The Chinese
+# example asks in simplified characters of a source in traditional ones, as the corpus's fold allows. Measured on
+# the embedded 270M model over the retrieval bench's questions (62 answered, 4 sources): it names the number the
+# example named far more than the source that answers (an example citing [2] drew [3] and [4], 26% correct), so
+# the sources come best first, as retrieval ranks them, and the example cites [1]: 73% of its citations then named
+# a correct passage. The question before the sources, and the answer begun with "[", make it name a source first
+# and then copy from it (quotes verified: 28% with 4 sources, 60% with 3 but 52% correct citations).
 _ANSWER_EXAMPLES = {
-    "en": ("Each question is answered from the numbered sources: the number of the source that answers it, then its "
-           "exact words in quotation marks.",
-           [("Who built the mill?", ["In winter the river froze, and the children skated from the bridge to the church.",
-                                     "The mill by the river was built in 1820 by the Carter family, who ran it for a century."],
-             '[2] "built in 1820 by the Carter family"')]),
-    "zh": ("每個問題都從編號的來源中回答：先寫出回答問題的來源編號，再用引號引出它的原話。",
-           [("井水是什么样的？", ["山中的寺院建於唐代，鐘聲傳到十里之外。", "村口有一口古井，井水冬暖夏涼。"], "[2] 「井水冬暖夏涼」")]),
+    "en": ("Each question is answered from the numbered sources, the most relevant first: the number of the source "
+           "that answers it, then its exact words in quotation marks.",
+           [("Who built the mill?", ["The mill by the river was built in 1820 by the Carter family, who ran it for a century.",
+                                     "In winter the river froze, and the children skated from the bridge to the church."],
+             '[1] "built in 1820 by the Carter family"')]),
+    "zh": ("每個問題都從編號的來源（最相關的在前）中回答：先寫出回答問題的來源編號，再用引號引出它的原話。",
+           [("井水是什么样的？", ["村口有一口古井，井水冬暖夏涼。", "山中的寺院建於唐代，鐘聲傳到十里之外。"], "[1] 「井水冬暖夏涼」")]),
 }
 _SPACES = re.compile(r"\s+")
 _CJK = re.compile(f"[{UNSPACED}]")
@@ -218,8 +221,8 @@ def number_sources(passages: Sequence[str]) -> str:
 def _answer(t: TaskInput) -> Prompt:
     question = _SPACES.sub(" ", t.instruction).strip()
     header, examples = _ANSWER_EXAMPLES["zh" if _CJK.search(question) else "en"]
-    shots = [f"Sources:\n{number_sources(sources)}\n\nQuestion: {q}\nAnswer: {a}" for q, sources, a in examples]
-    shot = "\n\n".join([header, *shots, f"Sources:\n{t.text.strip()}\n\nQuestion: {question}\nAnswer: ["])
+    shots = [f"Question: {q}\nSources:\n{number_sources(sources)}\nAnswer: {a}" for q, sources, a in examples]
+    shot = "\n\n".join([header, *shots, f"Question: {question}\nSources:\n{t.text.strip()}\nAnswer: ["])
     labels = ("Sources", "Question", "Answer")
     # One line answers: past it the model writes more sources of its own ("[4] ...").
     return Prompt(text=shot, stop=("\n", *_scaffold_stops(labels, t.text + question)), output_prefix="[", labels=labels)

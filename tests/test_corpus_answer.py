@@ -113,7 +113,7 @@ def test_the_answer_prompt_numbers_the_sources_and_begins_the_answer() -> None:
     sources = number_sources(["One\n two.", "Three."])
     assert sources == "[1] One two.\n[2] Three."
     prompt = build_prompt(TaskInput(ANSWER, sources, instruction="What?"), chat=False)
-    assert prompt.text.endswith("Sources:\n[1] One two.\n[2] Three.\n\nQuestion: What?\nAnswer: [")
+    assert prompt.text.endswith("Question: What?\nSources:\n[1] One two.\n[2] Three.\nAnswer: [")
     assert prompt.output_prefix == "[" and "\n" in prompt.stop
     chinese = build_prompt(TaskInput(ANSWER, "[1] 床前明月光", instruction="月光在哪里？"), chat=False)
     assert "「" in chinese.text
