@@ -48,7 +48,8 @@ class Load:
     events: dict[str, list[Event]] = field(default_factory=lambda: defaultdict(list))
     owner: dict[str, str] = field(default_factory=dict)  # request id -> client
     ended: set[str] = field(default_factory=set)
-    gone: set[str] = field(default_factory=set)  # clients that disconnected
+    here: list[str] = field(default_factory=lambda: [f"c{n}" for n in range(6)])  # clients connected now
+    gone: set[str] = field(default_factory=set)  # clients that disconnected, each replaced by a newcomer
     slots: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(IN_FLIGHT))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,7 +62,7 @@ class Load:
 
     def send_one(self) -> str:
         """A random request from a random client still here; then, at random, a cancel or a client leaving."""
-        who = self.rng.choice([c for c in (f"c{n}" for n in range(6)) if c not in self.gone] or ["late"])
+        who = self.rng.choice(self.here)
         op = self.rng.choice(OPS)
         params = {"task": "continue", "text": "Once", "max_tokens": self.rng.randint(1, self.max_tokens), "temperature": 0} if op == "generate" else {}
         params = {"text": "床前明月光 moonlight"} if op == "tokenize" else params
@@ -77,6 +78,7 @@ class Load:
     def disconnect(self, who: str) -> None:
         """A client leaves mid-stream: everything it still waits for is cancelled, and it reads nothing more."""
         self.gone.add(who)
+        self.here[self.here.index(who)] = f"c{len(self.here) + len(self.gone)}"
         for rid in [r for r, c in self.owner.items() if c == who and r not in self.ended]:
             self.client.cancel(rid)
 
