@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.errors import StoreError
 from app.store import create_document, db_path, get_document, list_documents, open_db
 from app.store import backups
 from app.store.backups import KEEP, list_backups
@@ -142,7 +143,7 @@ def test_restore_keeps_the_library_it_replaces_and_skips_damaged_backups(home: P
     assert [d.title for d in list_documents(open_db(home))] == ["Log"]
     [before] = [b for b in list_backups(home) if b.kind == "before-restore"]
     assert [r[0] for r in sqlite3.connect(before.path).execute("SELECT title FROM documents ORDER BY id")] == ["Log", "Later"]
-    with pytest.raises(Exception, match="damaged too"):
+    with pytest.raises(StoreError, match="damaged too"):
         restore(path, newest.name)
 
 
