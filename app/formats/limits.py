@@ -20,6 +20,10 @@ MAX_CORPUS_FILE = 256 * MIB
 MAX_DOCUMENT_FILE = 64 * MIB
 _CHUNK = MIB  # inflated at a time while an entry is measured
 _LOCAL_HEADER = 30  # bytes of a zip entry's local header before its name and extra field
+# What zipfile raises opening or reading a damaged or hostile zip: a bad header or CRC (BadZipFile), a cut
+# stream (EOFError), a negative offset (OSError), a corrupt deflate stream (zlib.error), an unknown compression
+# method or zip version (NotImplementedError), an encrypted entry (RuntimeError), a mangled field (ValueError).
+ZIP_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError, RuntimeError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,16 @@ def overinflated(path: Path, entries: list[zipfile.ZipInfo]) -> str | None:
     zipfile's read() inflates an entry's whole deflate stream in one call and only then cuts it at the declared
     size, so a header that lies (1 KB declared, gigabytes deflated) costs what the stream inflates to; each
     stream is inflated here a megabyte at a time, counted and dropped, before any library reads the file.
+    And zipfile asks the file for an entry's whole compressed size at once, which Python allocates before
+    reading: an entry claiming more compressed bytes than the file holds is refused too.
     """
-    name = path.name
+    name, end = path.name, path.stat().st_size
     try:
         with open(path, "rb") as f:
             for entry in entries:
                 name = entry.filename
+                if entry.header_offset + entry.compress_size > end:
+                    return f"{name} claims {size(entry.compress_size)} of compressed data, more than the file holds (damaged)"
                 if entry.compress_type == zipfile.ZIP_DEFLATED and _inflates_past(f, entry):
                     return f"{entry.filename} inflates past the {size(entry.file_size)} its header declares (a zip bomb?)"
                 if entry.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED):

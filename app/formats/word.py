@@ -13,7 +13,7 @@ from docx.text.paragraph import Paragraph
 from app.errors import UserError
 from app.formats.blocks import Block, Run, document_blocks, first_heading
 from app.formats.imported import Imported
-from app.formats.limits import overinflated, zip_bomb
+from app.formats.limits import ZIP_ERRORS, overinflated, zip_bomb
 from app.formats.markdown_syntax import LIST_ITEM, NEST_INDENT, indent_width
 from app.formats.word_numbering import ListLabel, Numbering
 
@@ -57,7 +57,7 @@ def _check_zip(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             reason = zip_bomb(archive.infolist()) or overinflated(path, archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except ZIP_ERRORS as exc:
         raise _unreadable(path, exc) from exc
     if reason:
         raise UserError(f"Cannot import {Path(path).name}: {reason}.")

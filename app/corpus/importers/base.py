@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
 from app.errors import UserError
-from app.formats.limits import MAX_CORPUS_FILE, ZipLimits, overinflated, too_large, zip_bomb
+from app.formats.limits import MAX_CORPUS_FILE, ZIP_ERRORS, ZipLimits, overinflated, too_large, zip_bomb
 
 _ZIP = ZipLimits()
 
@@ -61,7 +60,7 @@ def open_zip(path: Path, options: ReadOptions, kind: str) -> zipfile.ZipFile:
     file_size(path, options)
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except ZIP_ERRORS as exc:
         raise SkipFile(f"not a readable {kind} file (damaged or truncated: {exc})") from exc
     try:
         check_zip(archive.infolist(), options)
@@ -71,12 +70,6 @@ def open_zip(path: Path, options: ReadOptions, kind: str) -> zipfile.ZipFile:
         archive.close()
         raise
     return archive
-
-
-# What zipfile raises reading an entry of a damaged or hostile zip: a bad header or CRC (BadZipFile), a cut
-# stream (EOFError), a negative offset (OSError), a corrupt deflate stream (zlib.error), an unknown compression
-# method (NotImplementedError), an encrypted entry (RuntimeError), a mangled header field (ValueError).
-ZIP_ERRORS = (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError, RuntimeError, ValueError)
 
 
 def read_entry(archive: zipfile.ZipFile, name: str, kind: str) -> bytes:

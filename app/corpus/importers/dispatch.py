@@ -8,6 +8,7 @@ from itertools import islice
 from pathlib import Path
 
 from app.corpus.importers.base import ReadOptions, SkipFile
+from app.formats.limits import ZIP_ERRORS
 from app.corpus.importers.epub import read_epub
 from app.corpus.importers.html_page import read_html
 from app.corpus.importers.pdf import read_pdf
@@ -64,7 +65,7 @@ def _zip_format(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except ZIP_ERRORS:
         return None  # a damaged zip: the reader its extension names says what is wrong
     if "word/document.xml" in names:
         return "docx"
