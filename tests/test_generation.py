@@ -149,3 +149,16 @@ def _detok(model: Path, ids: list[int]) -> str:
     text = llm.detokenize(ids).decode("utf-8", "replace")
     llm.close()
     return text
+
+
+def test_a_sampled_chat_marker_ends_the_answer(embedded_model: Path) -> None:
+    """Gemma's `<start_of_turn>` renders as nothing and starts a made-up conversation: it ends a continuation."""
+    llm = open_llama(embedded_model, n_ctx=512)
+    start_of_turn = llm.tokenize(b"<start_of_turn>", add_bos=False, special=True)
+    newline = llm.tokenize(b"\n", add_bos=False, special=True)
+    try:
+        assert len(start_of_turn) == 1
+        assert is_eog(llm, start_of_turn[0])
+        assert not is_eog(llm, newline[-1])
+    finally:
+        llm.close()

@@ -114,10 +114,15 @@ def model_bytes(llm: "Llama") -> int:
 
 
 def is_eog(llm: "Llama", token: int) -> bool:
-    """Whether a token ends generation (end of sequence, end of turn …) in the model's vocabulary."""
+    """Whether a token ends generation: end of sequence or turn, or any other control token.
+
+    A base model sometimes samples a chat marker such as Gemma's `<start_of_turn>`: it renders as nothing, and
+    what follows it is a made-up conversation, never the writer's text — so it ends the answer like an end token.
+    """
     import llama_cpp
 
-    return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
+    vocab = llm._model.vocab
+    return bool(llama_cpp.llama_vocab_is_eog(vocab, token) or llama_cpp.llama_vocab_is_control(vocab, token))
 
 
 def token_text(llm: "Llama", token: int) -> bytes:
