@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from app import store
 from app.desk import compress_feed, transfer
 from app.desk.autosave import AutosavePolicy
-from app.desk.counting import count, count_delay_ms, count_words
+from app.desk.counting import Counter, count, count_delay_ms, count_words
 from app.desk.review import Review, parse_link
 from app.desk.status import cache_summary, device_label, generation_summary, reuse_label
 from app.desk.suggestion import Phase, Suggestion, make_ask
@@ -142,3 +144,17 @@ def test_compress_feed_lines():
 
 def test_reuse_of_the_start_token_alone_is_not_shown() -> None:
     assert reuse_label({"prompt_tokens": 68, "tokens_reused": 1}) == ""
+
+
+def test_the_paragraph_counter_equals_a_whole_count_through_edits() -> None:
+    rng = random.Random(7)
+    pieces = ["word", "two words", "春眠不觉晓，", "處處聞啼鳥。", "  ", "\n", "\n\n", "x_y", "3.14", "—", "\u2029", "don't"]
+    counter = Counter()
+    text = ""
+    for _ in range(300):
+        at = rng.randrange(len(text) + 1)
+        if text and rng.random() < 0.3:
+            text = text[:at] + text[at + rng.randrange(1, 12):]
+        else:
+            text = text[:at] + rng.choice(pieces) + text[at:]
+        assert counter.count(text) == count(text)

@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, Q
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QProgressBar, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from app.desk import prefs
-from app.desk.counting import count, count_delay_ms
+from app.desk.counting import Counter, count_delay_ms
 from app.desk.status import device_label, generation_summary
 from app.desk.workspace import Workspace
 from app.grammar import DIALECTS
@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.check_label)
         bar.addPermanentWidget(self.count_label)
         self.count_timer = QTimer(self, singleShot=True)
+        self.counters = {False: Counter(), True: Counter()}  # the whole text, a selection: each keeps its paragraphs
         self.count_timer.timeout.connect(self._recount)
 
     def _build_menus(self) -> None:
@@ -241,7 +242,7 @@ class MainWindow(QMainWindow):
     def _recount(self) -> None:
         cursor = self.editor.textCursor()
         text = cursor.selectedText() if cursor.hasSelection() else self.editor.text()
-        counts = count(text)
+        counts = self.counters[cursor.hasSelection()].count(text)
         self.count_label.setText(("Selection: " if cursor.hasSelection() else "") + counts.label())
 
     def _zoom(self, steps: int) -> None:
