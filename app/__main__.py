@@ -17,6 +17,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--home", metavar="DIR", help="data directory (default: $SCRIPTORIUM_HOME or the platform's)")
     parser.add_argument("--backend", default="llama_cpp", choices=("llama_cpp", "fake"), help="inference backend of the worker")
     parser.add_argument("--verbose", "-v", action="store_true")
+    parser.add_argument("--self-test", action="store_true", help="load the model, continue a sentence, report it as JSON and quit")
     args, _qt_args = parser.parse_known_args(argv)
     return args
 
@@ -51,7 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(home, backend=args.backend)
     window.worker.stopped.connect(lambda: app.quit() if not window.isVisible() else None)
     window.show()
-    return app.exec()
+    test = None
+    if args.self_test:
+        from app.self_test import SelfTest
+
+        test = SelfTest(app, window)
+    code = app.exec()
+    return code if test is None else test.exit_code
 
 
 def _check_library(home: Path) -> None:

@@ -6,18 +6,18 @@ import itertools
 import os
 import queue
 import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any, Iterator
 
+from inference.launch import module_command
 from inference.protocol import INTERACTIVE, Done, Error, ErrorCode, Event, Request, WorkerDied, WorkerError, to_line
 from inference.wire import NOT_RUNNING, Handler, LineBuffer, Router, worker_died, worker_start_failed
 
 
 def worker_command(home: Path | None, backend: str = "llama_cpp") -> list[str]:
-    """The command line that starts a worker with this interpreter."""
-    cmd = [sys.executable, "-m", "inference.worker", "--backend", backend]
+    """The command line that starts a worker: with this interpreter, or in a bundle with its executable."""
+    cmd = [*module_command("inference.worker"), "--backend", backend]
     return cmd + ["--home", str(home)] if home else cmd
 
 
@@ -118,6 +118,10 @@ class WorkerClient:
     def call(self, op: str, timeout: float | None = None, **params: Any) -> dict:
         """Send a request and wait for its result; raise WorkerError on an error event."""
         return result_of(self.events(self.send(op, **params), timeout))
+
+    def score(self, texts: list[str], timeout: float | None = None) -> list[float]:
+        """Each text's summed token log-probability under the loaded model (the `score` op), in order."""
+        return [float(x) for x in self.call("score", timeout=timeout, texts=list(texts))["scores"]]
 
     def cancel(self, request_id: str) -> None:
         """Ask the worker to stop a running or queued request; its stream then ends with `cancelled`."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference.compress.types import SWEEP_TYPES
+from inference.launch import module_command
 from inference.paths import private_dir, write_private
 
 QUANT_TYPES = SWEEP_TYPES  # what the model manager offers: the sweep's types, most bits first
@@ -28,7 +28,7 @@ class FeedLine:
 
 def compress_command(model: str, qtype: str, home: str, text_file: Path | None = None) -> list[str]:
     """The command the model manager runs for Compress…"""
-    cmd = [sys.executable, "-m", "app.cli", "compress", model, "--type", qtype, "--progress-json", "--home", home]
+    cmd = [*module_command("app.cli"), "compress", model, "--type", qtype, "--progress-json", "--home", home]
     return cmd + ["--text-file", str(text_file)] if text_file else cmd
 
 

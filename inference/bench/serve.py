@@ -45,6 +45,7 @@ import psutil
 
 from inference.bench.texts import passages
 from inference.client import WorkerClient
+from inference.launch import module_command
 from inference.protocol import Done, Error, Event
 
 SIDES = ("scriptorium", "llama_cpp")
@@ -151,7 +152,7 @@ def load(side: Side, prompts: list[str], indices: list[int], clients: int, max_t
 
 # -- the two servers ------------------------------------------------------------------------------
 def start_scriptorium(home: Path, model: str, n_ctx: int, threads: int) -> tuple[subprocess.Popen, int]:
-    cmd = [sys.executable, "-m", "app.cli", "serve", "--home", str(home), "--port", "0", "--model", model, "--n-ctx", str(n_ctx),
+    cmd = [*module_command("app.cli"), "serve", "--home", str(home), "--port", "0", "--model", model, "--n-ctx", str(n_ctx),
            "--n-threads", str(threads), "--speculative", "off"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()  # type: ignore[union-attr]
