@@ -119,6 +119,10 @@ class WorkerClient:
         """Send a request and wait for its result; raise WorkerError on an error event."""
         return result_of(self.events(self.send(op, **params), timeout))
 
+    def score(self, texts: list[str], timeout: float | None = None) -> list[float]:
+        """Each text's summed token log-probability under the loaded model (the `score` op), in order."""
+        return [float(x) for x in self.call("score", timeout=timeout, texts=list(texts))["scores"]]
+
     def cancel(self, request_id: str) -> None:
         """Ask the worker to stop a running or queued request; its stream then ends with `cancelled`."""
         self.request("cancel", {"target": request_id}, on_event=lambda event: None)  # nobody reads the cancel's own answer

@@ -3,7 +3,7 @@
 Contract (version 1):
 - A request is ``{"id": str, "op": str, "params": {...}}``, optionally with ``"priority":
   "interactive" | "background"`` (default interactive) and ``"client": str`` (who sent a
-  background request). Ops: hello, load_model, generate, cancel, embed, tokenize, cache_stats,
+  background request). Ops: hello, load_model, generate, cancel, embed, score, tokenize, cache_stats,
   cache_clear, cache_budget (``{"mb": N}``: bound cache.db from now on, evicting at once),
   queue_stats (what runs, what waits, how the last requests ended), shutdown.
 - For each request the worker emits zero or more ``progress`` / ``token`` events and then
@@ -19,6 +19,13 @@ Contract (version 1):
   vectors in request order, by default base64 of the row-major ``count × dim`` little-endian float32
   matrix (OpenAI's base64 layout; measured 26x faster to decode than lists of floats, and a
   quarter of their size), or lists of floats. No texts: the embedder is loaded and described, nothing embedded.
+- ``score`` takes ``{"texts": [str] (1..MAX_SCORE_TEXTS), "token_logprobs"?: bool}`` and answers
+  ``{"scores": [float], "tokens": [int], "tokens_reused", "tokens_evaluated", "seconds"}``: for each text,
+  in request order, the sum of the natural-log probabilities the loaded model gives its tokens after the
+  first (the BOS token), and how many tokens that sum covers; with ``token_logprobs`` also each text's
+  per-token list. Texts are read in token order, so texts sharing a beginning reuse its evaluation. It
+  stops between texts on ``cancel``; a backend that cannot see a prompt's probabilities (a remote
+  server) answers ``unsupported``.
 - Requests run one at a time. Interactive requests (the desktop, the command line) run in
   arrival order before any queued background one; background requests are served round-robin
   by client, so one client's burst cannot starve another. ``shutdown`` runs once the queue is
@@ -36,7 +43,7 @@ from typing import Any, ClassVar
 
 PROTOCOL_VERSION = 1
 
-OPS = ("hello", "load_model", "generate", "cancel", "embed", "tokenize", "cache_stats", "cache_clear", "cache_budget", "queue_stats", "shutdown")
+OPS = ("hello", "load_model", "generate", "cancel", "embed", "score", "tokenize", "cache_stats", "cache_clear", "cache_budget", "queue_stats", "shutdown")
 INTERACTIVE, BACKGROUND = "interactive", "background"
 PRIORITIES = (INTERACTIVE, BACKGROUND)
 

@@ -37,6 +37,7 @@ from inference.protocol import (
     to_line,
 )
 from inference.scheduler import FairQueue
+from inference.scoring import ScoreParams, run_score
 
 log = logging.getLogger("inference.worker")
 RECENT = 256  # requests remembered by queue_stats: enough to check the order of a benchmark's burst
@@ -205,6 +206,12 @@ class Worker:
             return self.engine.generate(params, batch.add, cancel).to_result()
         finally:
             batch.flush()
+
+    def op_score(self, request: Request, cancel: threading.Event) -> dict:
+        params = ScoreParams.from_wire(request.params)  # validate before loading anything
+        if self.engine.model is None:
+            self.op_load_model(Request(request.id, "load_model", {}), cancel)
+        return run_score(self.engine, params, cancel)
 
     def op_tokenize(self, request: Request, cancel: threading.Event) -> dict:
         if "text" not in request.params:

@@ -48,6 +48,14 @@ class GenerationStats:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class ScoreStats:
+    """Filled in by a backend while it scores: the tokens it kept evaluated from the text before, and those it read."""
+
+    tokens_reused: int = 0
+    tokens_evaluated: int = 0
+
+
 @dataclass(frozen=True)
 class RequestContext:
     """What a backend may use beyond sampling: whose text this is and how to speculate."""
@@ -102,6 +110,16 @@ class Backend(ABC):
     @abstractmethod
     def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[int]:
         """Yield generated token ids until max_tokens or an end token; fill `stats` as it goes."""
+
+    def check_scoring(self) -> None:
+        """Raise `unsupported` unless `score` works here; called before any text is tokenized for it."""
+        raise WorkerError(f"The {self.name} backend cannot score texts: it gives no probabilities of a prompt's tokens.",
+                          code=ErrorCode.UNSUPPORTED)
+
+    def score(self, tokens: list[int], stats: ScoreStats, cancel: threading.Event | None = None) -> list[float]:
+        """The natural-log probability of each token after the first given those before it (the `score` op)."""
+        self.check_scoring()
+        return []
 
     def unload(self) -> None:
         """Free the model's memory."""

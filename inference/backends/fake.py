@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections import deque
 from pathlib import Path
 from typing import Iterator
 
-from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams
+from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, ScoreStats
 
 END = 256  # one id past the 256 byte tokens
+UNSCRIPTED_LOGPROB = -2.0
 
 
 class FakeBackend(Backend):
@@ -19,7 +21,9 @@ class FakeBackend(Backend):
 
     When the fake runs inside a worker process started by a test, `SCRIPTORIUM_FAKE_REPLIES` (a JSON list)
     scripts its first replies, `SCRIPTORIUM_FAKE_REPLY` every one after them, and `SCRIPTORIUM_FAKE_DELAY_MS`
-    paces tokens.
+    paces tokens. Scores are deterministic: a text scripted in `scores` (or `SCRIPTORIUM_FAKE_SCORES`, a JSON
+    object of text → log-probability) has that sum, spread evenly over its tokens; any other text costs
+    UNSCRIPTED_LOGPROB a byte, so of two unscripted texts the shorter is the likelier.
     """
 
     name = "fake"
@@ -30,6 +34,8 @@ class FakeBackend(Backend):
         self.default_reply = os.environ.get("SCRIPTORIUM_FAKE_REPLY", "The quick brown fox jumps over the lazy dog.")
         self.prompts: list[list[int]] = []
         self.sampling: list[SamplingParams] = []  # each generate call's, to check what a retry asked for
+        self.scores: dict[str, float] = json.loads(os.environ.get("SCRIPTORIUM_FAKE_SCORES", "{}"))
+        self.scored: list[str] = []  # each scored text, in the order the backend read them
 
     def enqueue(self, replies: list[str]) -> None:
         """Script the next replies, one per generate call."""
@@ -50,6 +56,17 @@ class FakeBackend(Backend):
     @property
     def n_ctx(self) -> int:
         return 4096
+
+    def check_scoring(self) -> None:
+        """The fake scores every text."""
+
+    def score(self, tokens: list[int], stats: ScoreStats, cancel: threading.Event | None = None) -> list[float]:
+        text = bytes(tokens).decode("utf-8", "replace")
+        self.scored.append(text)
+        n = max(len(tokens) - 1, 1)
+        stats.tokens_evaluated += len(tokens)
+        per_token = self.scores[text] / n if text in self.scores else UNSCRIPTED_LOGPROB
+        return [per_token] * n
 
     def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[int]:
         self.prompts.append(list(prompt))

@@ -151,6 +151,13 @@ def logits(llm: "Llama", i: int) -> np.ndarray:
     return np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, i), shape=(llm.n_vocab(),))
 
 
+def batch_logits(llm: "Llama", n: int) -> np.ndarray:
+    """The logits of every position of the last decode_batch of n tokens, [n, n_vocab], a view of llama.cpp's buffer."""
+    import llama_cpp
+
+    return np.ctypeslib.as_array(llama_cpp.llama_get_logits(llm.ctx), shape=(n, llm.n_vocab()))
+
+
 def all_logits(llm: "Llama", n: int) -> np.ndarray:
     """Logits of the first n positions of a model opened with logits_all=True, one row each."""
     return llm.scores[:n]

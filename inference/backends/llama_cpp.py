@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any, Iterator
 import psutil
 
 from inference.backends import llama_adapter as adapter
-from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams
+from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, ScoreStats
 from inference.backends.draft_model import DraftModel, same_vocabulary
 from inference.backends.llama_session import LlamaSession
 from inference.cache import DEFAULT_MEMORY_MB, SessionCache, budget_bytes
@@ -109,6 +110,12 @@ class LlamaCppBackend(Backend):
         if drafter is None:
             return self._plain(prompt, params, stats)
         return speculative_decode(session, self.controller, prompt, drafter, params, stats, context)
+
+    def check_scoring(self) -> None:
+        """llama.cpp gives the logits of every position it reads: every text can be scored."""
+
+    def score(self, tokens: list[int], stats: ScoreStats, cancel: threading.Event | None = None) -> list[float]:
+        return self.session.score(tokens, stats, cancel)
 
     def _plain(self, prompt: list[int], params: SamplingParams, stats: GenerationStats) -> Iterator[int]:
         """Decoding one token at a time through Llama.generate, which finds the prompt already evaluated."""

@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from inference.backends import llama_adapter as adapter
-from inference.backends.base import GenerationStats
-from inference.cache import Identity, SavedState, usable_prefix
+from inference.backends.base import GenerationStats, ScoreStats
+from inference.cache import Identity, SavedState, common_prefix, usable_prefix
 from inference.protocol import Cancelled
 
 
@@ -27,6 +27,9 @@ class LlamaSession:
         self.n_batch = n_batch  # prefill's batch size, hence the alignment of reusable prefixes
         self.n_swa = adapter.n_swa(llm)
         self.exact_upto = 0  # the live cache's prefix evaluated in batches aligned as a fresh run's would be
+        # The last scored text and its tokens' log-probabilities: a next text sharing its beginning reads only the rest.
+        self.scored_tokens: list[int] = []
+        self.scored_logprobs: list[float] = []
 
     @classmethod
     def open(cls, path: Path | str, n_ctx: int, n_batch: int, **kwargs: Any) -> "LlamaSession":
@@ -143,6 +146,36 @@ class LlamaSession:
         self.reset()
         return False
 
+    # -- scoring ---------------------------------------------------------------------------------
+    def score(self, tokens: list[int], stats: ScoreStats, cancel: threading.Event | None = None) -> list[float]:
+        """log p(token i | tokens before it) for i ≥ 1, reading only what follows the part shared with the last
+        scored text (still in the cache: checked against it, since a generation may have replaced it)."""
+        shared = common_prefix(self.scored_tokens, tokens)
+        shared = min(shared, common_prefix(self.cached_tokens()[: self.n_tokens], tokens))
+        # The shared part's last token is read again: its logits predict the first token that differs.
+        keep = max(0, min(shared, len(tokens)) - 1)
+        if keep and self.n_swa and keep < self.n_tokens and self.pos_min() > max(0, keep - self.n_swa):
+            keep = 0  # a sliding-window cache has forgotten what a cut that far back needs
+        logprobs = self.scored_logprobs[:keep] if keep else []
+        self.truncate(keep)  # also at 0: Llama.reset() forgets the positions but leaves them in the KV cache
+        self.exact_upto = min(self.exact_upto, keep)  # what follows is read in batches a fresh prefill would not use
+        self.scored_tokens = []  # until this text is read whole
+        with adapter.abortable(self.llm, cancel):
+            try:
+                for start in range(keep, len(tokens), self.n_batch):
+                    chunk = tokens[start : start + self.n_batch]
+                    self.decode(chunk)
+                    logprobs += _next_logprobs(adapter.batch_logits(self.llm, len(chunk)), tokens[start + 1 : start + 1 + len(chunk)])
+            except RuntimeError:
+                if cancel is None or not cancel.is_set():
+                    raise
+                self.truncate(0)
+                raise Cancelled("Scoring was stopped.") from None
+        stats.tokens_reused += keep
+        stats.tokens_evaluated += len(tokens) - keep
+        self.scored_tokens, self.scored_logprobs = list(tokens), logprobs
+        return logprobs
+
     # -- decoding --------------------------------------------------------------------------------
     def sample(self, prompt: list[int], seed: int | None, **sampling: Any) -> Iterator[int]:
         """Tokens from Llama.generate, which finds the prompt already evaluated; never stops by itself."""
@@ -164,3 +197,11 @@ class LlamaSession:
     def truncate(self, n: int) -> None:
         """Cut the cache back to its first n positions (the rejected part of a verify batch)."""
         adapter.truncate(self.llm, n)
+
+
+def _next_logprobs(logits: np.ndarray, following: Sequence[int]) -> list[float]:
+    """log-softmax of each row at the token that follows it (rows past the last token are dropped)."""
+    rows = logits[: len(following)].astype(np.float64)
+    top = rows.max(axis=1, keepdims=True)
+    lse = top[:, 0] + np.log(np.exp(rows - top).sum(axis=1))
+    return (rows[np.arange(len(following)), list(following)] - lse).tolist()

@@ -70,6 +70,13 @@ class OpenAIRemoteBackend(TextBackend):
             raise WorkerError(f"The server at {self.client.spec.host} offers no tokenize endpoint.", code=ErrorCode.UNSUPPORTED)
         return ids
 
+    def check_scoring(self) -> None:
+        # OpenAI's chat API gives log-probabilities of generated tokens only; a prompt's come back only from the legacy
+        # completions endpoint with echo=true and logprobs, which few servers support (llama-cpp-python's only for a
+        # model loaded with logits_all), so scoring is not offered over the wire.
+        raise WorkerError(f"The server at {self.client.spec.host} gives no probabilities of a prompt's tokens, so it cannot "
+                          "score texts; load a local model to proofread with scoring.", code=ErrorCode.UNSUPPORTED)
+
     def count_tokens(self, text: str) -> int:
         ids = self.client.tokenize(text)
         return len(ids) if ids is not None else estimate_tokens(text)
