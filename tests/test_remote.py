@@ -267,3 +267,22 @@ def test_write_continue_with_the_embedded_model_served_remotely(home: Path, embe
     assert result["stats"]["prompt_tokens"] >= 7 and result["stats"]["generated_tokens"] >= 5 and result["stats"]["tokens_per_s"]
     [logged] = list_generations(open_db(home))
     assert logged.model == "gemma-remote" and logged.status == "ok" and logged.output == result["output"]
+
+
+def test_corpus_ask_with_a_remote_model_cites_and_says_text_leaves(home: Path, tiny_server: str, tmp_path: Path, capsys) -> None:
+    """A cited answer from a served model: the passages go to the server, the CLI says so, and the answer is logged."""
+    town = tmp_path / "town.txt"
+    town.write_text("The mill by the river was built in 1820 by the Carter family. It ground corn for a century.\n\n"
+                    "In winter the river froze, and the children skated from the bridge to the church.", encoding="utf-8")
+    assert main(["corpus", "import", str(town), "--corpus", "town", "--home", str(home), "--json"]) == 0
+    _add(home, "tiny-remote", tiny_server, chat=False)
+    capsys.readouterr()
+    argv = ["corpus", "ask", "Who built the mill?", "--corpus", "town", "--model", "tiny-remote", "--json", "--home", str(home)]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    answer = json.loads(out)
+    assert f"using remote model tiny-remote at {tiny_server} — your text is sent to that server" in err
+    assert not answer["refused"] and answer["answer"].startswith("[")
+    assert answer["sources"][0]["number"] == 1 and "Carter" in answer["sources"][0]["text"]
+    [logged] = list_generations(open_db(home))
+    assert logged.task == "answer" and logged.model == "tiny-remote" and logged.output == answer["answer"]

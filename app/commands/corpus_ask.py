@@ -94,6 +94,9 @@ def run_ask(args: argparse.Namespace) -> int:
         prepared = prepare(db, args.question, args.corpus, text_filter(args), vector, args.mode)
         result: dict = {}
         if not prepared.refused:  # a refusal never loads a model
+            from app.commands.remote_models import chosen_model
+
+            chosen_model(args.home, args.model)  # says so when the passages are about to leave this machine
             model = client.call("load_model", model=args.model)["model"]
             result = client.call("generate", **prepared.request)
             store.log_generation(db, task=prepared.request["task"], prompt=result.get("prompt", ""), output=result.get("output", ""),

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
-from inference.models import Registry, RemoteSpec
+from app.desk.model_facts import remote_notice
+from inference.models import ModelInfo, Registry, RemoteSpec
+
+
+def chosen_model(home: Path, name: str | None) -> ModelInfo:
+    """The model a command will generate with (the default when none is named), said on stderr when it is remote."""
+    registry = Registry(home)
+    model = registry.get(name) if name else registry.default()
+    if notice := remote_notice(model):
+        print(f"scriptorium: {notice}", file=sys.stderr)
+    return model
 
 
 def add_remote_parser(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:

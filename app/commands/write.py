@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from app.desk.model_facts import remote_notice
+from app.commands.remote_models import chosen_model
 from app.desk.prefs import DIALECT
 from app.desk.proofread import REWORDING, harper_lints, merge
 from app.desk.story_match import request_notes
@@ -20,7 +20,6 @@ from app.store import dictionary_words, get_document, get_document_setting, log_
 from app.store.story_notes import get_story
 from inference.client import WorkerClient
 from inference.engine import GenerateParams
-from inference.models import Registry
 from inference.protocol import Done, Error, ErrorCode, Progress, Token, WorkerError
 from inference.tasks import TASKS
 
@@ -71,10 +70,7 @@ def run(args: argparse.Namespace) -> int:
         notes=_story_notes(args.home, doc_id, text),
     )
     wire = {f.name: getattr(params, f.name) for f in fields(params) if getattr(params, f.name) is not None}
-    registry = Registry(args.home)
-    model = registry.get(args.model) if args.model else registry.default()
-    if notice := remote_notice(model):
-        print(f"scriptorium: {notice}", file=sys.stderr)
+    model = chosen_model(args.home, args.model)
     with WorkerClient(home=args.home) as client:
         _load(client, model.name if not args.model else args.model)
         result, status = _stream(client, wire, quiet=args.json or args.task == "proofread")  # proofread prints the merge
