@@ -38,6 +38,10 @@ CANCEL_GRACE_MS = 4000
 # After a terminate (SIGTERM) the worker gets this long before SIGKILL.
 KILL_AFTER_MS = 2000
 SHUTDOWN_GRACE_MS = 3000
+# The desk's worker runs at nice 10: llama.cpp keeps every core busy (its threads spin between graph nodes), and
+# at equal priority a keystroke waits its turn behind them; at 10 the scheduler gives the window about ten times
+# the model's share of a contended core, and the model loses nothing on an idle one.
+WORKER_NICE = 10
 
 
 class Transport(QObject):
@@ -183,8 +187,8 @@ class QtWorkerClient(QObject):
         self.request("hello", on_done=self._hello)
 
     def command(self) -> list[str]:
-        """The worker's command line."""
-        return worker_command(self.home, self.backend)
+        """The worker's command line: at a lower priority than the window, so that typing wins the CPU over the model."""
+        return [*worker_command(self.home, self.backend), "--nice", str(WORKER_NICE)]
 
     def shutdown(self) -> None:
         """Stop politely (shutdown, end of input), then terminate, then kill; `stopped` follows."""

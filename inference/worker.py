@@ -13,7 +13,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import IO, Callable
 
-from inference import backends
+from inference import backends, sqlfile
 from inference.backends.base import LoadOptions
 from inference.embedders import EmbedParams, Embedders, run_embed
 from inference.engine import Engine, GenerateParams
@@ -311,16 +311,32 @@ def _protocol_stdout() -> IO[str]:
     return os.fdopen(proto_fd, "w", encoding="utf-8", buffering=1)
 
 
+def hold_key_line(home: Path, line: str) -> None:
+    """Hold the key a client sent as the first line of stdin: on a pipe only the two processes see it, where a
+    command line is shown by `ps` to every user of the machine."""
+    try:
+        sqlfile.hold_key(home, bytes.fromhex(line.strip()))
+    except ValueError:  # never log the line itself: it may be a key cut short
+        log.warning("the library key sent on stdin is not %d bytes of hex; cache.db stays closed", sqlfile.KEY_BYTES)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inference.worker", description=__doc__)
     parser.add_argument("--backend", default=os.environ.get("SCRIPTORIUM_BACKEND", "llama_cpp"), choices=backends.base.available())
     parser.add_argument("--home", default=None)
     parser.add_argument("--log-level", default=os.environ.get("SCRIPTORIUM_LOG", "WARNING"))
+    parser.add_argument("--key-on-stdin", action="store_true",
+                        help="the first line of stdin is the encrypted library's key (hex), before any request")
+    parser.add_argument("--nice", type=int, default=0, metavar="N", help="lower this process's scheduling priority by N (the desk asks for it)")
     args = parser.parse_args(argv)
+    if args.nice > 0:
+        os.nice(args.nice)  # before llama.cpp starts its threads, which inherit it
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="worker %(levelname)s %(name)s: %(message)s")
     out = _protocol_stdout()
     stdin = open(sys.stdin.fileno(), "r", encoding="utf-8", errors="replace", closefd=False)
     home = home_dir(args.home)
+    if args.key_on_stdin:
+        hold_key_line(home, stdin.readline())
     worker = Worker(Engine(backends.base.create(args.backend), cache_db=home / "cache.db"), home, out)
     threading.Thread(target=worker.read_loop, args=(stdin,), name="stdin-reader", daemon=True).start()
     worker.serve()

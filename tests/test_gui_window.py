@@ -8,6 +8,7 @@ import signal
 from PySide6.QtCore import Qt
 
 from app import store
+from app.worker_client import WORKER_NICE
 from tests.gui_helpers import gui_home, make_window, type_into, wait_phase  # noqa: F401 (fixtures)
 
 
@@ -139,3 +140,11 @@ def test_generations_are_logged(qtbot, make_window, gui_home):
     logged = store.list_generations(store.open_db(gui_home))
     assert logged and logged[0].output == " logged." and logged[0].task == "continue"
     assert logged[0].document_id == window.documents.doc_id
+
+
+def test_the_desks_worker_runs_below_the_window_in_priority(qtbot, make_window):
+    """Typing must win a contended core from the model: the worker the desk starts is niced, the window is not."""
+    window = make_window()
+    qtbot.waitUntil(lambda: window.worker.pid is not None, timeout=10000)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, window.worker.pid) == min(mine + WORKER_NICE, 19)
