@@ -25,7 +25,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 from shiboken6 import isValid
 
-from inference.client import worker_command
+from inference.client import key_line, worker_command
 from inference.protocol import Done, Error, ErrorCode, Event, Progress, Request, Token, to_line
 from inference.wire import NOT_RUNNING, LineBuffer, Router, gone_message
 
@@ -184,6 +184,8 @@ class QtWorkerClient(QObject):
         transport.ended.connect(lambda code, why, t=transport: self._gone(t, code, why))
         self.transport = transport
         transport.start(self.command(), self.env)
+        if secret := key_line(self.home):
+            transport.write(secret)  # the worker reads the key before its first request
         self.request("hello", on_done=self._hello)
 
     def command(self) -> list[str]:

@@ -12,17 +12,17 @@ import hashlib
 import logging
 import os
 import queue
-import sqlite3
 import threading
 import time
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from inference import sqlfile
 from inference.paths import private_file
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,7 @@ class StateStore:
         while (state := self.pending.get()) is not None:
             try:
                 self._write(state)
-            except sqlite3.Error as exc:
+            except sqlfile.ERRORS as exc:
                 log.warning("could not save a session cache to %s: %s", self.path, exc)
             finally:
                 self.pending.task_done()
@@ -251,7 +251,7 @@ class SessionCache:
     def __init__(self, identity: Identity, db_path: Path | None, budget: int, memory_budget: int) -> None:
         self.identity = identity
         self.memory = MemoryStates(memory_budget)
-        self.store = StateStore(db_path, identity, budget) if db_path is not None and budget > 0 else None
+        self.store = _open_store(db_path, identity, budget) if db_path is not None and budget > 0 else None
 
     def remember(self, state: SavedState) -> None:
         """Keep a document's state in memory and queue it for cache.db."""
@@ -303,9 +303,20 @@ class SessionCache:
             self.store.close()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _open_store(path: Path, identity: Identity, budget: int) -> StateStore | None:
+    """cache.db for this model; None (states in memory only) when it cannot be opened, e.g. an encrypted library's
+    cache.db in a worker that was given no key: a session cache is worth a cold prefill, never a failed load."""
+    try:
+        return StateStore(path, identity, budget)
+    except sqlfile.DATABASE_ERRORS as exc:
+        log.warning("session caches stay in memory: %s cannot be opened (%s)", path, exc)
+        return None
+
+
+def _connect(path: Path) -> Any:
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(private_file(path)), check_same_thread=False, timeout=10)
+    # SQLCipher under the library's key when the library is encrypted: the worker is given the key at start.
+    db = sqlfile.connect(private_file(path), check_same_thread=False, timeout=10)
     db.execute("PRAGMA journal_mode=WAL")
     # The cache is disposable: losing the last write in a power cut costs one cold prefill, never text.
     db.execute("PRAGMA synchronous=NORMAL")

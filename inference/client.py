@@ -10,15 +10,24 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
+from inference import sqlfile
 from inference.launch import module_command
 from inference.protocol import INTERACTIVE, Done, Error, ErrorCode, Event, Request, WorkerDied, WorkerError, to_line
 from inference.wire import NOT_RUNNING, Handler, LineBuffer, Router, worker_died, worker_start_failed
 
 
 def worker_command(home: Path | None, backend: str = "llama_cpp") -> list[str]:
-    """The command line that starts a worker: with this interpreter, or in a bundle with its executable."""
+    """The command line that starts a worker: with this interpreter, or in a bundle with its executable. When the
+    library's key is held it goes on stdin (key_line), never here, where `ps` shows it to every user."""
     cmd = [*module_command("inference.worker"), "--backend", backend]
+    cmd += ["--key-on-stdin"] if sqlfile.held_key(home) is not None else []
     return cmd + ["--home", str(home)] if home else cmd
+
+
+def key_line(home: Path | None) -> bytes:
+    """What a client writes first to a worker started by worker_command: the library's key in hex, or nothing."""
+    key = sqlfile.held_key(home)
+    return f"{key.hex()}\n".encode() if key is not None else b""
 
 
 class WorkerClient:
@@ -49,6 +58,10 @@ class WorkerClient:
             )
         except OSError as exc:
             raise WorkerError(worker_start_failed(str(exc)), code=ErrorCode.WORKER_START_FAILED) from None
+        if secret := key_line(self.home):
+            assert self.proc.stdin is not None
+            self.proc.stdin.buffer.write(secret)  # before any request: the worker reads it before its request loop
+            self.proc.stdin.flush()
         threading.Thread(target=self._read, args=(self.proc,), name="worker-reader", daemon=True).start()
         return self
 

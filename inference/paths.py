@@ -14,7 +14,7 @@ PRIVATE_FILE_MODE = 0o600
 # What Scriptorium keeps in the data directory, made private again at every start. The directory may be one the
 # user named (--home ~/Writing), so only these are touched: files whose names start so (with their -wal, -shm and
 # .corrupt-* kin) and everything inside these folders.
-PRIVATE_FILES = ("scriptorium.db", "cache.db", "models.json", "window.ini", "serve-token")
+PRIVATE_FILES = ("scriptorium.db", "cache.db", "models.json", "window.ini", "serve-token", "library.json")
 PRIVATE_FOLDERS = ("backups", "cache", "models", "reports")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-import sqlite3
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
@@ -27,6 +26,7 @@ from app.corpus.store import (
     text_hashes,
 )
 from app.errors import UserError
+from inference import sqlfile
 
 # On the 100 MB sample (2 busy cores), BM25 over a character's first 1,000 texts took 13-25 ms, over all its
 # 6,234 texts 40-100 ms; past RANK_LIMIT the page is in text order.
@@ -163,7 +163,7 @@ def _execute(db: Database, sql: str, params: list[Any]) -> list[tuple]:
     """Run a MATCH query; an expression FTS5 refuses (the query parser should let none through) is a UserError."""
     try:
         return db.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as exc:
+    except sqlfile.OPERATIONAL_ERRORS as exc:
         if "fts5" not in str(exc) and "MATCH" not in str(exc):
             raise
         raise UserError(f"The search cannot be run ({exc}); simplify it or quote its words.") from exc

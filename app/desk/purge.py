@@ -22,6 +22,7 @@ from app.store import get_document, open_db, session_key
 from app.store.backups import list_backups, stale_partials
 from app.store.db import vacuum
 from app.store.documents import purge_document
+from inference import sqlfile
 from inference.cache import forget_document
 
 
@@ -82,7 +83,7 @@ def _drop_mirror(db: Database, doc_id: int) -> bool:
 
 def _purge_copy(path: Path, doc_id: int, created: str) -> bool:
     """Purge the document from one backup file (left a standalone file); whether it held the document."""
-    with closing(Database(path)) as db:
+    with closing(Database(sqlfile.connect(path))) as db:  # an encrypted library's backups are under its key
         db.execute("PRAGMA foreign_keys = ON")  # the cascade from documents reaches revisions and notes
         if purge_document(db, doc_id, created) is None:
             return False

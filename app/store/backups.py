@@ -1,12 +1,12 @@
 """Backups of scriptorium.db in `<home>/backups/`, made with SQLite's online backup API: one a day, one before each
-migration and one before each restore, the newest few of each kind kept."""
+migration and one before each restore, the newest few of each kind kept. A backup of an encrypted library is
+encrypted under the same key."""
 
 from __future__ import annotations
 
 import logging
 import os
 import re
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
+from inference import sqlfile
 from inference.paths import private_dir, private_file
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def due_today(home: Path, now: datetime | None = None) -> bool:
     return not any(b.taken.date() == today for b in list_backups(home))
 
 
-def take(source: sqlite3.Connection, home: Path, kind: str, now: datetime | None = None) -> Backup:
+def take(source: Any, home: Path, kind: str, now: datetime | None = None) -> Backup:
     """Copy the database open on `source` into a new backup of `kind`, then let the oldest of that kind go.
 
     Written to `<name>.partial` and renamed, so a backup cut off by a kill is never listed as one.
@@ -86,9 +87,12 @@ def take(source: sqlite3.Connection, home: Path, kind: str, now: datetime | None
     return _parse(target)  # type: ignore[return-value]
 
 
-def copy_database(source: sqlite3.Connection, target: Path, standalone: bool = True) -> None:
-    """Copy a whole database page by page with the backup API: a plain file copy would miss what is still in -wal."""
-    dest = sqlite3.connect(target, timeout=5)
+def copy_database(source: Any, target: Path, standalone: bool = True) -> None:
+    """Copy a whole database page by page with the backup API: a plain file copy would miss what is still in -wal.
+
+    The copy is encrypted exactly when the source is, under the same key (SQLCipher's backup needs both alike).
+    """
+    dest = sqlfile.connect(target, key=sqlfile.held_key(target) if sqlfile.is_cipher(source) else None, timeout=5)
     try:
         source.backup(dest)
         if standalone:  # a backup stands alone: a rollback journal, not WAL, so it is one file any SQLite opens as is
@@ -113,12 +117,12 @@ def stale_partials(home: Path) -> list[Path]:
     return [p for p in folder.glob("*.partial*") if p.stat().st_mtime < cutoff] if folder.is_dir() else []
 
 
-def read_only(path: Path) -> sqlite3.Connection:
+def read_only(path: Path) -> Any:
     """A connection that cannot write to `path`: SQLite's read-only mode, which also never checkpoints on close."""
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    return sqlfile.connect(path, read_only=True, timeout=5)
 
 
-def integrity_problem(conn: sqlite3.Connection) -> str | None:
+def integrity_problem(conn: Any) -> str | None:
     """SQLite's integrity_check of the whole file: None when it says ok, else its first finding."""
     rows = conn.execute("PRAGMA integrity_check").fetchall()
     first = rows[0][0] if rows else "no answer"
@@ -133,7 +137,7 @@ def file_problem(path: Path) -> str | None:
             return integrity_problem(conn)
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except sqlfile.DATABASE_ERRORS as exc:
         return str(exc)
 
 

@@ -1,8 +1,8 @@
-"""Open scriptorium.db: look at it read-only first (app/store/recovery.py), migrate it, turn on WAL and foreign keys."""
+"""Open scriptorium.db: finish a cut-off re-key, refuse a locked library, look at it read-only first
+(app/store/recovery.py), then open it (under its key when encrypted), migrate it, turn on WAL and foreign keys."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -10,7 +10,8 @@ from sqlite_utils import Database
 
 from app.errors import StoreError
 from app.store import migrations as schema
-from app.store import recovery
+from app.store import library_key, recovery
+from inference import sqlfile
 from inference.paths import private_dir, private_file
 
 DB_NAME = "scriptorium.db"
@@ -30,26 +31,38 @@ def now_iso(now: datetime | None = None) -> str:
 def open_db(home: Path) -> Database:
     """Open `<home>/scriptorium.db`, migrated to the newest schema; raise StoreError if it cannot be used.
 
-    A damaged file is set aside and CorruptDatabase (a StoreError) raised; the next open starts a new library.
+    A damaged file is set aside and CorruptDatabase (a StoreError) raised; the next open starts a new library. An
+    encrypted library whose key this process does not hold raises LibraryLocked, and nothing is read.
     """
     path = db_path(home)
     private_dir(path.parent)
+    _ready(home)
     recovery.inspect(path)  # read-only, so a damaged or foreign file raises before anything writes to it
     try:
-        db = Database(private_file(path))  # made 0600 before SQLite writes a byte; its -wal and -shm inherit the mode
+        # Made 0600 before SQLite writes a byte (its -wal and -shm inherit the mode); SQLCipher when encrypted.
+        db = Database(sqlfile.connect(private_file(path)))
         schema.migrations.apply(db)  # the read-only look backed the file up if anything was pending
         db.enable_wal()
         db.execute("PRAGMA foreign_keys = ON")
         # The app, the command line and the worker may write at once: wait for a lock rather than fail at once.
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    except sqlite3.DatabaseError as exc:
+    except sqlfile.DATABASE_ERRORS as exc:
         raise StoreError(f"{path} cannot be used as a Scriptorium database ({exc}); `scriptorium library backups` lists backups.") from exc
     return db
 
 
 def daily_check(home: Path) -> None:
     """At a start of the app or a command: on the day's first, check the whole library and back it up."""
+    _ready(home)
     recovery.inspect(db_path(home), daily=True)
+
+
+def _ready(home: Path) -> None:
+    """Finish a re-key cut off after its commit point; refuse an encrypted library whose key is not held."""
+    from app.store.rekey import finish_pending  # rekey names this module's files: imported here, not at the top
+
+    finish_pending(home)
+    library_key.check_unlocked(home)
 
 
 def vacuum(db: Database) -> bool:

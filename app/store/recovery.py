@@ -4,7 +4,6 @@ newest good backup offered in its place."""
 from __future__ import annotations
 
 import os
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from app.errors import StoreError
 from app.store import backups
 from app.store import migrations as schema
 from app.store.backups import Backup
+from inference import sqlfile
 from inference.paths import private_file
 
 SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26  # the primary result codes of "malformed" and "file is not a database"
@@ -48,7 +48,7 @@ def damage_sentence(kept: Path, problem: str, backup: Backup | None) -> str:
     return said + f"restore the newest good backup ({when}) with `scriptorium library restore-backup {backup.name}`."
 
 
-def is_corruption(exc: sqlite3.Error) -> bool:
+def is_corruption(exc: Exception) -> bool:
     """Whether SQLite said the file is damaged or no database at all (never for a lock, a full disk or a bad query)."""
     return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (SQLITE_CORRUPT, SQLITE_NOTADB)
 
@@ -62,11 +62,15 @@ def inspect(path: Path, daily: bool = False, now: datetime | None = None) -> Non
     """
     if not path.is_file() or path.stat().st_size == 0:  # nothing yet: SQLite starts a new database
         return
-    conn = backups.read_only(path)
     try:
-        problem = _look(Database(conn), path, daily, now)
-    finally:
-        conn.close()  # read-only: closing never checkpoints the -wal into the file
+        conn = backups.read_only(path)  # SQLCipher reads page 1 to check the key: a damaged file can fail here
+    except sqlfile.DATABASE_ERRORS as exc:
+        problem = _damage_in(exc, path)
+    else:
+        try:
+            problem = _look(Database(conn), path, daily, now)
+        finally:
+            conn.close()  # read-only: closing never checkpoints the -wal into the file
     if problem is not None:
         raise CorruptDatabase(path, set_aside(path, now), problem, backups.latest_good(path.parent))
 
@@ -85,10 +89,15 @@ def _look(db: Database, path: Path, daily: bool, now: datetime | None) -> str | 
         if problem is None:
             backups.take(db.conn, home, kind, now)
         return problem
-    except sqlite3.DatabaseError as exc:
-        if is_corruption(exc):
-            return str(exc)
-        raise StoreError(f"{path} cannot be opened now ({exc}); it was left untouched: try again.") from exc
+    except sqlfile.DATABASE_ERRORS as exc:
+        return _damage_in(exc, path)
+
+
+def _damage_in(exc: Exception, path: Path) -> str:
+    """The damage an error shows; one that is no damage (a lock, a full disk) is raised as a StoreError."""
+    if is_corruption(exc):
+        return str(exc)
+    raise StoreError(f"{path} cannot be opened now ({exc}); it was left untouched: try again.") from exc
 
 
 def _refuse_newer(db: Database) -> None:
