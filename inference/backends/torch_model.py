@@ -249,22 +249,28 @@ class Transformer(nn.Module):
         return causal, (causal & (dist < window)) if window is not None else causal
 
 
-def random_weights(args: ModelArgs, device: torch.device | str, dtype: torch.dtype = torch.bfloat16, seed: int = 0) -> Transformer:
+def random_weights(args: ModelArgs, device: torch.device | str, dtype: torch.dtype = torch.bfloat16, seed: int = 0,
+                   precision: str | None = None, group: int = 128) -> Transformer:
     """A model with random weights made directly on `device` (benchmarks: decode speed does not depend on values).
 
-    Quantized random models come from inference.backends.torch_quant.random_quantized, which never
-    materialises the float weights (a 70B-shaped model in bf16 would not fit one GPU).
+    precision "int8" / "int4" makes the linears quantized from the start (inference.backends.torch_quant),
+    never materialising float weights: a 70B-shaped model in bf16 would not fit one GPU.
     """
     with torch.device("meta"):
         model = Transformer(args)
-    model = model.to_empty(device=device).to(dtype)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("norm.weight"):
-                p.fill_(1.0)
-            else:
-                p.normal_(0.0, 0.02, generator=generator)
     if args.tied_embeddings:
+        model.output = nn.Linear(args.dim, args.vocab_size, bias=False)  # a head of its own, quantized or not
+    if precision in ("int8", "int4"):
+        from inference.backends.torch_quant import random_quantized
+
+        model = random_quantized(model, precision, group, device, dtype, seed)
+    else:
+        model = model.to_empty(device=device).to(dtype)
+        generator = torch.Generator(device=device).manual_seed(seed)
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                p.fill_(1.0) if name.endswith("norm.weight") else p.normal_(0.0, 0.02, generator=generator)
+    if args.tied_embeddings and precision not in ("int8", "int4"):
         model.output.weight = model.tok_embeddings.weight
+    model.rope_global = model.rope_local = torch.empty(0, device=device)
     return model
