@@ -18,12 +18,12 @@ import functools
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import opencc
 
+from app.corpus.codetable import CodeTable
 from app.errors import UserError
 from app.scripts import HAN
 
@@ -36,22 +36,30 @@ FOLD_VERSION = 1
 _HAN = re.compile(f"[{HAN}]")
 
 
-@dataclass(frozen=True, eq=False)
 class Fold:
-    """A folding table and the signature of what made it (a shadow made under another signature is stale)."""
+    """A folding table, filled as texts meet code points (app/corpus/codetable.py), and the signature of what made
+    it (a shadow made under another signature is stale)."""
 
-    table: np.ndarray  # uint32 [TABLE_END]: code point -> its folded code point
-    signature: str
+    def __init__(self, variants: dict[str, str], signature: str) -> None:
+        self.variants, self.signature = variants, signature
+        self._t2s = opencc.OpenCC("t2s")
+        self._table = CodeTable(self._fold, np.uint32, TABLE_END)  # code point -> its folded code point
 
     def codes(self, text: str) -> np.ndarray:
         """The folded code points of `text`, one per code point of it."""
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         inside = codes < TABLE_END
-        return np.where(inside, self.table[np.where(inside, codes, 0)], codes)
+        return np.where(inside, self._table.lookup(np.where(inside, codes, 0)), codes)
 
     def text(self, text: str) -> str:
         """`text` folded: a string of the same length."""
         return self.codes(text).tobytes().decode("utf-32-le", "surrogatepass")
+
+    def _fold(self, chars: list[str]) -> list[int]:
+        """The folded code point of each character, through the steps above."""
+        chars = [_single(unicodedata.normalize("NFKC", c), c) for c in chars]
+        chars = _t2s(self._t2s, [self.variants.get(c, c) for c in chars])
+        return [ord(_casefold(_strip_accent(_casefold(c)))) for c in chars]  # casefold again after: İ -> I -> i
 
 
 def load_fold(home: Path | None = None) -> Fold:
@@ -67,7 +75,7 @@ def _cached_fold(user_path: str, stamp: int) -> Fold:
     variants = read_variants(SHIPPED_VARIANTS)
     if user_path:
         variants.update(read_variants(Path(user_path)))
-    return Fold(_build_table(variants), _signature(variants))
+    return Fold(variants, _signature(variants))
 
 
 def read_variants(path: Path) -> dict[str, str]:
@@ -86,28 +94,18 @@ def read_variants(path: Path) -> dict[str, str]:
     return pairs
 
 
-def _build_table(variants: dict[str, str]) -> np.ndarray:
-    chars = [chr(code) for code in range(TABLE_END)]
-    chars = [_single(unicodedata.normalize("NFKC", c), c) for c in chars]
-    chars = _t2s([variants.get(c, c) for c in chars])
-    chars = [_casefold(_strip_accent(_casefold(c))) for c in chars]  # again after: İ -> I -> i
-    return np.array([ord(c) for c in chars], dtype=np.uint32)
-
-
-def _t2s(chars: list[str]) -> list[str]:
+def _t2s(converter: opencc.OpenCC, chars: list[str]) -> list[str]:
     """OpenCC's t2s applied to each Han character alone (a newline between them keeps its phrases out)."""
-    han = np.flatnonzero(_is_han(chars))
-    converted = opencc.OpenCC("t2s").convert("\n".join(chars[i] for i in han)).split("\n")
+    han = [i for i, c in enumerate(chars) if _HAN.match(c)]
+    if not han:
+        return chars
+    converted = converter.convert("\n".join(chars[i] for i in han)).split("\n")
     if len(converted) != len(han):
         raise RuntimeError("OpenCC t2s changed the number of lines; the fold cannot be built")
     out = list(chars)
     for i, c in zip(han, converted):
         out[i] = _single(c, chars[i])
     return out
-
-
-def _is_han(chars: list[str]) -> np.ndarray:
-    return np.array([bool(_HAN.match(c)) for c in chars])
 
 
 def _single(folded: str, original: str) -> str:

@@ -37,13 +37,18 @@ CJK_WEIGHT = 3  # units per CJK character
 # A full stop after these (and after an initial, J. R. R.) is not an end: "Mr. Smith" stays one sentence.
 _ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "Prof", "Jr", "Sr", "vs", "cf", "etc", r"e\.g", r"i\.e", "[A-Z]")
 _SENTENCE_END = re.compile(
-    # The lookbehinds follow the stop they check, so the scan fails fast at every other character.
+    # The lookahead names every character a sentence end can start with: the scan then tests one set at each
+    # character instead of four alternatives (1.6x faster). The lookbehinds follow the stop they check.
+    r"(?=[.!?。！？；\n])(?:"
     r"(?:\." + "".join(rf"(?<!\b{a}\.)" for a in _ABBREVIATIONS) + "|[!?])"
     r"[.!?]*[\"'”’)\]»]*(?=\s|$)"  # Latin: a run of . ! ? and closing marks, then a space or the end
     r"|[。！？；]+[”’」』）》〉]*"  # CJK: right after the mark and any closing quote
     r"|\n[ \t\r]*\n"  # a blank line ends a paragraph, punctuated or not
+    r")"
 )
 _BREAK = re.compile(r"[\s,，、:：]")  # where a window cut by length prefers to end
+# str.isspace() of each code point up to U+3000, the last one it is true of; the last entry stands for all above.
+_SPACE = np.array([chr(code).isspace() for code in range(0x3000)] + [True, False])
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,11 @@ class Passage:
 
 def cut(body: str) -> list[tuple[int, int]]:
     """The [start, end) spans of a body's passages, in order."""
-    found = list(sentences(body))
-    if not found:
+    bounds = sentence_bounds(body)
+    if not len(bounds):
         return []
+    found = bounds.tolist()
     units = _units(body)
-    bounds = np.array(found)
     # Units before each sentence's start and end, as Python ints: the loop below reads them once per sentence.
     us, ue = units[bounds[:, 0]].tolist(), units[bounds[:, 1]].tolist()
     spans: list[tuple[int, int]] = []
@@ -102,11 +107,24 @@ def cut(body: str) -> list[tuple[int, int]]:
 
 def sentences(body: str) -> Iterator[tuple[int, int]]:
     """The [start, end) spans of a body's sentences, without surrounding whitespace; empty ones left out."""
-    begin = 0
-    for match in _SENTENCE_END.finditer(body):
-        yield from _trimmed(body, begin, match.end())
-        begin = match.end()
-    yield from _trimmed(body, begin, len(body))
+    yield from (tuple(bounds) for bounds in sentence_bounds(body).tolist())
+
+
+def sentence_bounds(body: str) -> np.ndarray:
+    """The sentences of `sentences` as an int64 array of [start, end) rows, trimmed in numpy rather than one
+    str.strip a sentence (which, called 20,000 times a megabyte, was half the time of cutting)."""
+    cuts = np.fromiter((m.end() for m in _SENTENCE_END.finditer(body)), dtype=np.int64)
+    begins, ends = np.concatenate(([0], cuts)), np.concatenate((cuts, [len(body)]))
+    codes = np.frombuffer(body.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    solid = np.flatnonzero(~_SPACE[np.minimum(codes, len(_SPACE) - 1)])  # offsets of what str.strip keeps
+    if not len(solid):
+        return np.zeros((0, 2), dtype=np.int64)
+    # The first kept offset at or after each begin, and the last one before each end.
+    first = np.searchsorted(solid, begins)
+    last = np.searchsorted(solid, ends) - 1
+    starts, stops = solid[np.minimum(first, len(solid) - 1)], solid[np.maximum(last, 0)] + 1
+    keep = first <= last
+    return np.stack([starts[keep], stops[keep]], axis=1)
 
 
 def _trimmed(body: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -136,15 +154,20 @@ def _windows(body: str, units: np.ndarray, start: int, end: int) -> list[tuple[i
 def _units(body: str) -> np.ndarray:
     """Cumulative size units before each offset of `body` (len(body) + 1 values)."""
     codes = np.frombuffer(body.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    cjk = char_kinds()[np.where(codes < TABLE_END, codes, 0)] == CJK
+    cjk = char_kinds().lookup(np.where(codes < TABLE_END, codes, 0)) == CJK
     # int32 holds the units of 700 million CJK characters: more than any one text.
     return np.concatenate(([0], np.cumsum(np.where(cjk, CJK_WEIGHT, 1), dtype=np.int32)))
 
 
 # -- the passages table ----------------------------------------------------------------------
-def build_passages(db: Database, text_id: int, body: str) -> int:
-    """(Re)write the passages of one text, inside the caller's transaction; how many. Their vectors go with them."""
-    db.execute("DELETE FROM passages WHERE text_id = ?", [text_id])
+def build_passages(db: Database, text_id: int, body: str, new: bool = False) -> int:
+    """(Re)write the passages of one text, inside the caller's transaction; how many. Their vectors go with them.
+
+    `new` says the text has no passages yet: the DELETE, whose trigger opens passages_fts, was a fifth of an
+    import's time (0.8 ms a text) with nothing to delete.
+    """
+    if not new:
+        db.execute("DELETE FROM passages WHERE text_id = ?", [text_id])
     rows = [(text_id, i, s, e) for i, (s, e) in enumerate(cut(body))]
     db.conn.executemany('INSERT INTO passages (text_id, ordinal, start, "end") VALUES (?, ?, ?, ?)', rows)
     return len(rows)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.corpus.codetable import CodeTable
 from app.corpus.fold import TABLE_END, Fold
 from app.scripts import UNSPACED
 
@@ -43,7 +44,7 @@ class Shadow:
 def build_shadow(body: str, fold: Fold) -> Shadow:
     """Fold `body` and lay its tokens out one space apart, remembering where each token starts."""
     codes = fold.codes(body)
-    kinds = _attach_marks(char_kinds()[np.where(codes < TABLE_END, codes, 0)])
+    kinds = _attach_marks(char_kinds().lookup(np.where(codes < TABLE_END, codes, 0)))
     if not len(codes):
         return Shadow("", np.zeros(0, dtype=np.int32))
     previous = np.concatenate(([SEPARATOR], kinds[:-1]))
@@ -104,15 +105,22 @@ def unpack_starts(blob: bytes, upto: int | None = None) -> np.ndarray:
 
 
 @functools.cache
-def char_kinds() -> np.ndarray:
-    """SEPARATOR, CJK, WORD or MARK for every code point of the fold table (folded text is classified, not the original)."""
-    unspaced = re.compile(f"[{UNSPACED}]")
-    kinds = np.zeros(TABLE_END, dtype=np.uint8)
-    for code in range(TABLE_END):
-        c = chr(code)
-        category = unicodedata.category(c)[0]
-        if category in "LN":  # unicode61's token characters are L*, N* (and Co, unused here) and marks
-            kinds[code] = CJK if unspaced.match(c) else WORD
-        elif category == "M" and not _ACCENTS.match(c):
-            kinds[code] = MARK
-    return kinds
+def char_kinds() -> CodeTable:
+    """SEPARATOR, CJK, WORD or MARK for each code point of the fold table (folded text is classified, not the original)."""
+    return CodeTable(_kinds, np.uint8, TABLE_END)
+
+
+_UNSPACED = re.compile(f"[{UNSPACED}]")
+
+
+def _kinds(chars: list[str]) -> list[int]:
+    return [_kind(c) for c in chars]
+
+
+def _kind(c: str) -> int:
+    category = unicodedata.category(c)[0]
+    if category in "LN":  # unicode61's token characters are L*, N* (and Co, unused here) and marks
+        return CJK if _UNSPACED.match(c) else WORD
+    if category == "M" and not _ACCENTS.match(c):
+        return MARK
+    return SEPARATOR

@@ -112,8 +112,9 @@ def delete_corpus(db: Database, name: str) -> None:
         db.execute("DELETE FROM corpora WHERE id = ?", [cid])
 
 
-def add_text(db: Database, corpus_id: int, record: TextRecord) -> int | None:
-    """Store and index a text; None (and nothing written) when the corpus already holds the same content."""
+def add_text(db: Database, corpus_id: int, record: TextRecord, fold: Fold | None = None) -> int | None:
+    """Store and index a text (under `fold`, by default the database's); None (and nothing written) when the corpus
+    already holds the same content."""
     values = _values(record)
     with db.atomic():
         if db.execute("SELECT 1 FROM texts WHERE corpus_id = ? AND content_hash = ?", [corpus_id, values[-3]]).fetchone():
@@ -123,8 +124,8 @@ def add_text(db: Database, corpus_id: int, record: TextRecord) -> int | None:
             [corpus_id, *values, now_iso()],
         )
         text_id = int(cursor.lastrowid)
-        index_text(db, text_id, record.body)
-        build_passages(db, text_id, record.body)
+        index_text(db, text_id, record.body, fold)
+        build_passages(db, text_id, record.body, new=True)
     return text_id
 
 

@@ -27,6 +27,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from app.corpus.codetable import CodeTable
 from app.corpus.fold import TABLE_END, Fold, load_fold
 from app.scripts import UNSPACED
 
@@ -166,7 +167,7 @@ def join(parts: Sequence[str], unit: Unit = "word") -> str:
 
 
 def _is_cjk(token: str) -> bool:
-    return _kinds()[min(ord(token[0]), TABLE_END - 1)] == CJK
+    return _kinds().value(min(ord(token[0]), TABLE_END - 1)) == CJK
 
 
 def _before(flags: np.ndarray) -> np.ndarray:
@@ -189,17 +190,16 @@ def _base_kinds(kinds: np.ndarray, marks: np.ndarray) -> np.ndarray:
 
 def _kinds_of(codes: np.ndarray) -> np.ndarray:
     """The kind of each folded code point; those past the table (rare: tags, private use) are looked up one by one."""
-    table = _kinds()
-    kinds = table[np.minimum(codes, TABLE_END - 1)]
+    kinds = _kinds().lookup(np.minimum(codes, TABLE_END - 1))
     for i in np.flatnonzero(codes >= TABLE_END):
         kinds[i] = _kind(chr(codes[i]))
     return kinds
 
 
 @functools.cache
-def _kinds() -> np.ndarray:
-    """SPACE, LINE, PUNCT, LETTER, CJK, MARK or APOSTROPHE for every code point of the fold table."""
-    return np.array([_kind(chr(code)) for code in range(TABLE_END)], dtype=np.uint8)
+def _kinds() -> CodeTable:
+    """SPACE, LINE, PUNCT, LETTER, CJK, MARK or APOSTROPHE for each code point of the fold table."""
+    return CodeTable(lambda chars: [_kind(c) for c in chars], np.uint8, TABLE_END)
 
 
 _UNSPACED = re.compile(f"[{UNSPACED}]")
