@@ -12,7 +12,7 @@ LLAMA_WHEELS := .cache/wheels/llama-$(LLAMA_FLAGS_HASH)
 STAMP := $(VENV)/.installed-$(LLAMA_FLAGS_HASH)
 QPA ?= offscreen
 
-.PHONY: install run test test-fast fuzz soak model bench screenshots clean gpu-llama
+.PHONY: install run test test-fast fuzz soak model bench screenshots clean gpu-llama package package-smoke
 
 install: $(STAMP)
 
@@ -62,6 +62,18 @@ bench: install
 	$(VENV)/bin/scriptorium bench corpus
 	$(VENV)/bin/scriptorium bench tasks
 	$(VENV)/bin/scriptorium bench serve
+
+# The installable app: dist/scriptorium/ (PyInstaller, one folder: the app, the CLI and the worker in one executable)
+# and dist/scriptorium-VERSION-linux-ARCH.tar.gz (the folder, a .desktop entry, the icon, install.sh), then its smoke
+# test. Several minutes on two cores, so never part of `make test`. PyInstaller comes from the [package] extra only.
+package: install
+	$(PIP) install -q $$($(PY) -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["package"])')
+	PY=$(PY) sh packaging/build.sh
+	sh packaging/smoke_test.sh
+
+# The smoke test alone, of the newest tarball in dist/ (or TARBALL=...).
+package-smoke:
+	sh packaging/smoke_test.sh $(TARBALL)
 
 # On a machine with CUDA: rebuild the same sdist with every layer offloadable to the GPU.
 gpu-llama: install
