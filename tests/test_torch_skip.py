@@ -1,0 +1,150 @@
+"""Layer-skipping self-speculation: greedy output identical to plain decoding, the skip-set search, its storage."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import torch
+
+from inference.backends.base import GenerationStats, RequestContext, SamplingParams
+from inference.backends.torch_model import ModelArgs, Transformer, random_weights
+from inference.backends.torch_skip import SkipChoice, SkipDrafter, StepCosts, TorchTarget, search_skip_set
+from inference.backends.torch_skip_store import load, save, skip_set_for
+from inference.speculative import Controller, speculative_decode
+
+END = 3
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: on a busy 2-core machine torch's CPU attention kernel stalls for ms per call with two."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny(arch: str = "llama", seed: int = 0, n_layer: int = 6) -> Transformer:
+    """A small random model whose logits are peaked enough that skipping a layer changes some greedy tokens."""
+    gemma = arch == "gemma3"
+    args = ModelArgs(arch=arch, n_layer=n_layer, dim=64, n_head=4, n_kv_head=2, head_dim=16, ffn_dim=128, vocab_size=97,
+                     norm_eps=1e-6, sliding_window=8 if gemma else None, global_every=3 if gemma else None,
+                     embed_scale=8.0 if gemma else None, tied_embeddings=gemma, qk_norm=gemma, max_seq_len=256)
+    model = random_weights(args, "cpu", torch.float32, seed=seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not name.endswith("norm.weight"):
+                p.mul_(8.0)  # std 0.16: far from uniform logits, so agreement is not a coin toss
+    model.setup_caches(1, 256, torch.float32, "cpu")
+    return model
+
+
+def plain(model: Transformer, prompt: list[int], n: int) -> list[int]:
+    """Greedy decoding one token at a time: the reference every speculative run must equal."""
+    target = TorchTarget(model, lambda t: t == END)
+    target.prefill(prompt)
+    out = []
+    while len(out) < n and not target.is_end(cur := target.argmax(-1)):
+        out.append(cur)
+        target.decode([cur])
+    return out
+
+
+def speculative(model: Transformer, prompt: list[int], n: int, skip: frozenset[int]) -> tuple[list[int], GenerationStats]:
+    target = TorchTarget(model, lambda t: t == END)
+    target.prefill(prompt)
+    stats = GenerationStats(prompt_tokens=len(prompt))
+    ids = list(speculative_decode(target, Controller(), prompt, SkipDrafter(target, skip), SamplingParams(max_tokens=n, temperature=0.0),
+                                  stats, RequestContext(speculative="skip")))
+    return ids, stats
+
+
+@pytest.mark.parametrize("arch", ["llama", "gemma3"])
+@pytest.mark.parametrize("skip", [frozenset({2}), frozenset({1, 3, 4})])
+def test_skip_speculation_gives_exactly_the_plain_greedy_tokens(arch: str, skip: frozenset[int]) -> None:
+    model = tiny(arch)
+    prompt = [1, 17, 42, 5, 60, 8, 21, 33, 9, 70, 11]
+    reference = plain(model, prompt, 48)  # past the 8-token window of the gemma3 variant's local layers
+    ids, stats = speculative(model, prompt, 48, skip)
+    assert ids == reference
+    assert stats.drafted_tokens > 0 and 0 <= stats.accepted_tokens <= stats.drafted_tokens
+
+
+def test_the_drafter_writes_nothing_the_target_reads() -> None:
+    model = tiny()
+    target = TorchTarget(model, lambda t: t == END)
+    target.prefill([1, 17, 42, 5])
+    before = target.logits(-1)
+    draft = SkipDrafter(target, frozenset({1, 2}))(list(range(5)), 4)
+    assert len(draft) <= 4 and target.n_tokens == 4
+    target.truncate(3)
+    target.decode([5])  # position 3 again, after the drafter wrote positions 4..
+    assert torch.allclose(torch.from_numpy(target.logits(-1)), torch.from_numpy(before), atol=1e-5)
+
+
+def test_search_finds_layers_that_do_nothing() -> None:
+    model = tiny(n_layer=6)
+    with torch.no_grad():
+        for i in (2, 3):  # no output projection: the layer adds nothing to the residual
+            model.layers[i].attention.wo.weight.zero_()
+            model.layers[i].feed_forward.w2.weight.zero_()
+    tokens = [(7 * i + 3) % 97 for i in range(64)]
+    choice = search_skip_set(model, tokens, costs=StepCosts(fixed=0.3, per_layer=0.1, n_layer=6))
+    assert {2, 3} <= choice.skip and choice.skip <= set(range(1, 5))
+    assert choice.alpha == pytest.approx(1.0) if choice.skip == {2, 3} else 0 < choice.alpha <= 1
+    assert choice.draft_cost == pytest.approx((0.3 + 0.1 * (6 - len(choice.skip))) / 0.9)
+    assert choice.predicted_speedup > 1 and choice.evaluated >= 4
+
+
+def test_search_of_a_model_where_skipping_never_pays_keeps_no_layer() -> None:
+    model = tiny(n_layer=4)
+    tokens = [(5 * i + 1) % 97 for i in range(32)]
+    # Drafting costs as much as a full step whatever is skipped: no skip set can pay.
+    choice = search_skip_set(model, tokens, costs=StepCosts(fixed=1.0, per_layer=0.0, n_layer=4))
+    assert choice.skip == frozenset() and choice.predicted_speedup == pytest.approx(1.0)
+
+
+def test_search_refuses_too_short_a_sample() -> None:
+    with pytest.raises(ValueError, match="at least"):
+        search_skip_set(tiny(n_layer=4), [1, 2, 3])
+
+
+def test_skip_sets_are_stored_per_model_and_setting(tmp_path: Path) -> None:
+    db = tmp_path / "cache.db"
+    choice = SkipChoice(frozenset({3, 5}), 0.61, 0.55, 1.12, 2, 256, 40)
+    save(db, "a" * 64, "cpu:float32", choice, "your text (novel.txt)")
+    assert load(db, "a" * 64, "cpu:float32", 18) == (choice, "your text (novel.txt)")
+    assert load(db, "a" * 64, "cuda:bfloat16", 18) is None and load(db, "b" * 64, "cpu:float32", 18) is None
+    assert load(db, "a" * 64, "cpu:float32", 4) is None  # names layer 5 of a 4-layer model: dropped
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM skip_sets").fetchone()[0] == 0
+
+
+def test_skip_set_for_searches_once_then_reads_the_store(tmp_path: Path) -> None:
+    db = tmp_path / "cache.db"
+    model = tiny(n_layer=5)
+    text = tmp_path / "mine.txt"
+    text.write_text("a b c d " * 40)
+    calls = []
+
+    def tokenize(s: str) -> list[int]:
+        calls.append(s)
+        return [ord(c) % 97 for c in s]
+
+    first = skip_set_for(model, "c" * 64, db, "cpu:float32", tokenize, text_file=text, sample_tokens=48)
+    second = skip_set_for(model, "c" * 64, db, "cpu:float32", tokenize, text_file=text, sample_tokens=48)
+    assert first == second and len(calls) == 1 and first.sample_tokens == 48
+    assert load(db, "c" * 64, "cpu:float32", 5)[1] == "your text (mine.txt)"
+
+
+@pytest.mark.embedded
+def test_skip_speculation_on_the_embedded_model_equals_plain_greedy(embedded_model: Path) -> None:
+    from inference.backends.torch_weights import load_gguf
+
+    model = load_gguf(embedded_model, torch.float32, "cpu", max_seq_len=1024)
+    model.setup_caches(1, 1024, torch.float32, "cpu")
+    prompt = [2, 818, 5279, 529, 506, 5430, 659, 711, 3282, 236764, 532, 506, 10728, 100440]  # "The history of the lighthouse ..."
+    skip = frozenset({4, 8, 12})  # the search itself is tested on the tiny models; here the arithmetic of the real one
+    ids, stats = speculative(model, prompt, 16, skip)
+    assert ids == plain(model, prompt, 16) and stats.drafted_tokens > 0
