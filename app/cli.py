@@ -7,6 +7,7 @@ import importlib
 import logging
 import sys
 
+from app.commands import passphrase
 from app.errors import ScriptoriumError
 from app.store.db import daily_check
 from inference.paths import home_dir
@@ -32,6 +33,7 @@ def common_parser() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--home", metavar="DIR", help="data directory (default: $SCRIPTORIUM_HOME or the platform's)")
     parent.add_argument("--verbose", "-v", action="store_true", help="log details to stderr")
+    passphrase.add_option(parent)
     return parent
 
 
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         args.home = home_dir(args.home)
+        passphrase.unlock(args)  # an encrypted library: its key is held before any command opens a file
         if getattr(args, "daily_check", True):
             daily_check(args.home)  # the day's first start checks the whole library and backs it up
         return int(args.handler(args) or 0)

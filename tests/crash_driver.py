@@ -7,6 +7,9 @@ document's id, then types TEXT into the editor with QTest, one character every 2
 `python -m tests.crash_driver compress ARGS…` runs `scriptorium compress ARGS…` and kills itself with SIGKILL
 while the output is half written: the tiny model quantizes in milliseconds, far too fast for a kill from outside
 to land inside the write, so the kill comes from within llama.cpp's step, after half the bytes are on disk.
+
+`python -m tests.crash_driver rekey before-commit|after-commit HOME` runs `scriptorium library encrypt` and kills
+itself with SIGKILL at that stage of the switch.
 """
 
 from __future__ import annotations
@@ -65,6 +68,32 @@ def compress_killed_mid_write(argv: list[str]) -> int:
     return main(argv)
 
 
+def rekey_killed(stage: str, home: str) -> int:
+    """`scriptorium library encrypt` killed with SIGKILL before its commit point (one file exported) or after it
+    (the marker written, one file renamed into place); the new passphrase comes from the environment."""
+    from app.cli import main
+    from app.store import rekey
+
+    if stage == "before-commit":
+        export = rekey._export_one
+
+        def exported_then_killed(conn: object, path: Path, key: bytes | None) -> None:
+            export(conn, path, key)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        rekey._export_one = exported_then_killed
+    else:
+        rename = rekey._rename_into_place
+
+        def one_renamed_then_killed(where: Path, names: tuple[str, ...]) -> None:
+            rename(where, names[:1])
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        rekey._rename_into_place = one_renamed_then_killed
+    return main(["library", "encrypt", "--home", home])
+
+
 if __name__ == "__main__":
     mode, *rest = sys.argv[1:]
-    sys.exit(type_into_the_window(Path(rest[0])) if mode == "type" else compress_killed_mid_write(rest))
+    drivers = {"type": lambda: type_into_the_window(Path(rest[0])), "rekey": lambda: rekey_killed(*rest)}
+    sys.exit(drivers[mode]() if mode in drivers else compress_killed_mid_write(rest))
