@@ -113,20 +113,45 @@ def delete_corpus(db: Database, name: str) -> None:
 
 
 def add_text(db: Database, corpus_id: int, record: TextRecord, fold: Fold | None = None) -> int | None:
-    """Store and index a text (under `fold`, by default the database's); None (and nothing written) when the corpus
-    already holds the same content."""
-    values = _values(record)
+    """Store and index a text; None (and nothing written) when the corpus already holds the same content."""
+    return add_texts(db, corpus_id, [record], fold)[0]
+
+
+def add_texts(db: Database, corpus_id: int, records: list[TextRecord], fold: Fold | None = None) -> list[int | None]:
+    """Store, index (under `fold`, by default the database's) and cut texts in one transaction: each one's id, or None
+    for content the corpus already holds (also earlier in `records`), of which nothing is written.
+
+    The index rows go in last, all together: FTS5 writes out its pending index whenever a statement after an insert
+    into it opens a statement savepoint, as the writes beside it do (they fire triggers, check foreign keys), so
+    interleaved they cost a quarter more of an import's CPU time (3.7 s against 2.9 s for 20 MB).
+    """
+    fold = fold or fold_of(db)
+    ids: list[int | None] = []
+    indexed: list[tuple[int, str]] = []
     with db.atomic():
-        if db.execute("SELECT 1 FROM texts WHERE corpus_id = ? AND content_hash = ?", [corpus_id, values[-3]]).fetchone():
-            return None
-        cursor = db.execute(
-            f"INSERT INTO texts (corpus_id, {', '.join(_WRITTEN)}, created) VALUES (?, {', '.join('?' * len(_WRITTEN))}, ?)",
-            [corpus_id, *values, now_iso()],
-        )
-        text_id = int(cursor.lastrowid)
-        index_text(db, text_id, record.body, fold)
-        build_passages(db, text_id, record.body, new=True)
-    return text_id
+        for record in records:
+            text_id = _insert(db, corpus_id, record)
+            if text_id is not None:
+                shadow, positions = build_shadow(record.body, fold).to_row()
+                db.execute("INSERT INTO text_shadows (fold, positions, shadow, text_id) VALUES (?, ?, ?, ?)",
+                           [fold.signature, positions, shadow, text_id])
+                indexed.append((text_id, shadow))
+                build_passages(db, text_id, record.body, new=True)
+            ids.append(text_id)
+        db.conn.executemany("INSERT INTO texts_fts (rowid, shadow) VALUES (?, ?)", indexed)
+    return ids
+
+
+def _insert(db: Database, corpus_id: int, record: TextRecord) -> int | None:
+    """A new row of `texts` for a record, its id; None when the corpus holds its content already."""
+    values = _values(record)
+    if db.execute("SELECT 1 FROM texts WHERE corpus_id = ? AND content_hash = ?", [corpus_id, values[-3]]).fetchone():
+        return None
+    cursor = db.execute(
+        f"INSERT INTO texts (corpus_id, {', '.join(_WRITTEN)}, created) VALUES (?, {', '.join('?' * len(_WRITTEN))}, ?)",
+        [corpus_id, *values, now_iso()],
+    )
+    return int(cursor.lastrowid)
 
 
 def replace_text(db: Database, text_id: int, record: TextRecord) -> None:

@@ -26,7 +26,7 @@ from app.corpus.importers.dispatch import READERS, RECORD_FORMATS, Reader, file_
 from app.corpus.importers.journal import Entry
 from app.corpus.importers.tabular import check_fields
 from app.corpus.records import TextRecord
-from app.corpus.store import add_text, corpus_id, fold_of
+from app.corpus.store import add_texts, corpus_id, fold_of
 from app.errors import UserError
 from app.store import open_db
 
@@ -259,11 +259,11 @@ class _Job:
         if not self.pending:
             return
         with self.db.atomic():
-            for entry, batch in self.pending:
-                added = [add_text(self.db, self.cid, record, self.fold) for record in batch]
+            for entry, _ in self.pending:
                 journal.save(self.db, self.cid, entry)
-                self.report.imported += sum(1 for text_id in added if text_id is not None)
-                self.report.duplicates += sum(1 for text_id in added if text_id is None)
+            added = add_texts(self.db, self.cid, [record for _, batch in self.pending for record in batch], self.fold)
+        self.report.imported += sum(1 for text_id in added if text_id is not None)
+        self.report.duplicates += sum(1 for text_id in added if text_id is None)
         self.pending, self.pending_chars, self.committed_at = [], 0, time.monotonic()
 
     def _skip(self, file: FoundFile, reason: str) -> None:
