@@ -54,3 +54,20 @@ def test_a_limited_run_takes_each_kind_in_turn() -> None:
     items = [Item(f"{k}{n}", "proofread", "x", kind=k) for k in "abc" for n in range(3)]
     assert [i.id for i in spread(items, 4)] == ["a0", "b0", "c0", "a1"]
     assert spread(items, None) == items
+
+
+def test_the_error_free_sentences_and_the_dev_split_are_apart_from_the_eval_set_and_the_examples() -> None:
+    from app.taskbench.data import DEV_DIR, load, load_clean
+
+    scaffold_grams = set().union(*(_grams(p.text or "") for p in scaffolds()))
+    eval_items = load("proofread")
+    eval_grams = set().union(*(_grams(i.text) | _grams(i.expect["corrected"]) for i in eval_items))
+    clean, dev, dev_clean = load_clean(), load("proofread", DEV_DIR), load_clean(DEV_DIR)
+    assert len(clean) >= 40 and len(dev) >= 30 and len(dev_clean) >= 40
+    assert {"en", "zh"} <= {i.lang for i in clean} and {"en", "zh"} <= {i.lang for i in dev_clean}
+    for item in clean + dev_clean:
+        assert not (_grams(item.text) & scaffold_grams), item.id
+        assert check(item, item.text).passed, item.id  # an error-free sentence left as it is passes
+    for item in dev + dev_clean:
+        assert not (_grams(item.text) & eval_grams), item.id
+    assert not {i.text for i in clean} & {i.text for i in dev_clean}

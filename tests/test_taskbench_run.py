@@ -14,6 +14,7 @@ from inference.backends.base import LoadOptions
 from inference.backends.fake import FakeBackend
 from inference.engine import Engine, GenerateParams
 from inference.models import ModelInfo
+from inference.scoring import ScoreParams, run_score
 
 MODEL = ModelInfo("fake", Path("fake.gguf"), "f" * 64, "llama", None, "F32", 4096, 0, None)
 # Per task: an item and a reply that passes, then an item and a reply that fails (and why).
@@ -37,12 +38,17 @@ SCRIPT = {
 }
 
 
+# The fake judge finds these corrected sentences far likelier than anything else (every other text: a tenth of a nat a byte).
+SCORES = {"There were fewer people at the concert than last year.": -0.5, "The list of names is on the desk.": -0.5}
+
+
 class EngineSession:
-    """The harness's Session over an in-process engine with the fake backend and scripted replies."""
+    """The harness's Session over an in-process engine with the fake backend, scripted replies and scripted scores."""
 
     def __init__(self, replies: list[str], sha256: str = MODEL.sha256) -> None:
         backend = FakeBackend()
         backend.enqueue(replies)
+        backend.scores.update(SCORES)
         self.model = ModelInfo(**{**MODEL.__dict__, "sha256": sha256})
         self.engine = Engine(backend)
         self.requests: list[dict] = []
@@ -54,6 +60,9 @@ class EngineSession:
     def generate(self, params: dict) -> dict:
         self.requests.append(params)
         return self.engine.generate(GenerateParams.from_wire(params), lambda text, n: None, threading.Event()).to_result()
+
+    def score(self, texts: list[str]) -> list[float]:
+        return run_score(self.engine, ScoreParams(tuple(texts)), threading.Event())["scores"]
 
 
 def scripted(passing_only: bool = False) -> tuple[dict[str, list[Item]], list[str]]:

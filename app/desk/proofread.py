@@ -92,7 +92,7 @@ def merge(original: str, lints: Sequence[Lint], model_text: str) -> Proofread:
     """Harper's fixes of `original` and the model's corrected text of it, as one set of tracked changes."""
     harper = _harper_hunks(lints)
     merged: list[ProofHunk] = []
-    for start, end, new in _model_changes(original, model_text):
+    for start, end, new in model_changes(original, model_text):
         change = ProofHunk(start, end, new, MODEL, "model", CORRECTION)
         fixes = [h for h in harper if h.overlaps(change)]
         agreed = _agreed(original, change, {h: harper[h] for h in fixes})
@@ -116,7 +116,7 @@ def _harper_hunks(lints: Sequence[Lint]) -> dict[ProofHunk, Lint]:
     return hunks
 
 
-def _model_changes(original: str, model_text: str) -> list[tuple[int, int, str]]:
+def model_changes(original: str, model_text: str) -> list[tuple[int, int, str]]:
     """The model's changes as (start, end, replacement) spans of the original; none when it gave nothing.
 
     The model's answer comes trimmed: the original's own leading and trailing spaces and newlines are kept.

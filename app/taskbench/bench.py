@@ -6,9 +6,12 @@ Why it is measured this way:
   count anyone can re-run, not an opinion.
 - Greedy decoding (temperature 0, no repetition penalty) through the worker, as the desk asks: a run is
   repeatable, and the answer is the one the engine's guard lets through (labels stripped, loops cut).
-- Proofreading is scored three ways on the same sentences: Harper alone (each lint's first suggestion), the
-  model alone, and their combination as the desk shows it (app/desk/proofread.py's merge); fixed is the known
-  error corrected, dropped is a sentence that lost a word of the original outside the error span.
+- Proofreading is scored four ways on the same sentences: Harper alone (each lint's first suggestion), the
+  model alone, the merge of both without scoring (app/desk/proofread.py), and the combination the desk shows
+  (app/proofing/: candidates judged by the model's scores); fixed is the known error corrected, dropped is a
+  sentence that lost a word of the original outside the error span, a false alarm an error-free sentence
+  (proofread_clean.jsonl) changed. --calibrate sweeps the judge's margins over what was scored: run it on the
+  dev split (--data tests/data/tasks/dev), never to tune on the reported set.
 - Scores are stored per model checksum (task_scores), where the assistant panel reads them to mark weak tasks.
 - With --reference, both models run the same items in one worker, one after the other (a worker holds one
   model), and the report gives task accuracy kept (the candidate's pass rate ÷ the reference's) beside top-1
@@ -25,7 +28,7 @@ from pathlib import Path
 from app import store
 from app.errors import UserError
 from app.taskbench import report
-from app.taskbench.data import DATA_DIR, load_set
+from app.taskbench.data import DATA_DIR, load_clean, load_set
 from app.taskbench.run import Measurement, WorkerSession, measure
 from inference.tasks import TASKS
 
@@ -39,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="at most N items a task, taken in turn from each kind and language")
     parser.add_argument("--data", type=Path, default=DATA_DIR, help="folder of <task>.jsonl files (default: the shipped set)")
     parser.add_argument("--answers", type=Path, metavar="FILE", help="write every answer with its verdict to FILE (JSON lines)")
+    parser.add_argument("--calibrate", action="store_true", help="proofread: sweep the judge's margins (run it on the dev split)")
 
 
 def parse_tasks(text: str) -> tuple[str, ...]:
@@ -51,7 +55,8 @@ def parse_tasks(text: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     items = load_set(parse_tasks(args.tasks), args.limit, args.data)
-    results = measure_models(Path(args.home), items, [args.model] + ([args.reference] if args.reference else []))
+    clean = load_clean(args.data) if "proofread" in items else []
+    results = measure_models(Path(args.home), items, [args.model] + ([args.reference] if args.reference else []), clean)
     if args.answers:
         write_answers(args.answers, results)
     summaries = [report.summary(m) for m in results]
@@ -62,16 +67,18 @@ def run(args: argparse.Namespace) -> int:
         line = compare(summaries[0], summaries[1], results[0].model["path"], results[1].model["path"])
         print(report.comparison_table(line["candidate"], line["reference"], line["kept"], line["top1_agreement"]))
     print(report.json_line(line))
+    if args.calibrate and results[0].proofreader is not None and results[0].proofreader.scorer is not None:
+        print("\n" + calibration_table(results[0]))
     return 0
 
 
-def measure_models(home: Path, items: dict, models: list[str | None]) -> list[Measurement]:
+def measure_models(home: Path, items: dict, models: list[str | None], clean: list = ()) -> list[Measurement]:
     """Each model measured on the items in one worker, one after the other; the scores stored per checksum."""
     from inference.client import WorkerClient
 
     with WorkerClient(home=home) as client:
         session = WorkerSession(client)
-        results = [measure(session, items, model, _progress) for model in models]
+        results = [measure(session, items, model, _progress, list(clean)) for model in models]
     save_scores(home, results)
     return results
 
@@ -101,6 +108,36 @@ def top1_agreement(candidate: Path, reference: Path, tokens: int = AGREEMENT_TOK
         return evaluator.compare(candidate).top1_agreement
     finally:
         evaluator.close()
+
+
+def calibration_table(m: Measurement) -> str:
+    """For each source's margin in turn (the others as shipped): fixed %, dropped % and false alarms % of the set."""
+    from app.proofing import MARGINS
+
+    lines = [f"{'source':<8}{'margin':>8}{'fixed':>9}{'dropped':>9}{'false alarms':>14}"]
+    for source in MARGINS:
+        for step in range(0, 21):
+            margins = MARGINS | {source: step / 2}
+            fixed, dropped, alarms = sweep_point(m, margins)
+            mark = "  ← shipped" if margins == MARGINS else ""
+            lines.append(f"{source:<8}{step / 2:>8.1f}{_pct(fixed):>9}{_pct(dropped):>9}{_pct(alarms):>14}{mark}")
+    return "\n".join(lines)
+
+
+def sweep_point(m: Measurement, margins: dict[str, float]) -> tuple[float, float, float]:
+    """Fixed, dropped and false-alarm shares of one run decided again with other margins (no model calls)."""
+    from app.taskbench.proofing import false_alarm, score
+
+    p = m.proofreader
+    proofs = [score(a.item.text, a.item.expect["corrected"], p.judged(a.item.text, a.model, margins).corrected)
+              for a in m.answers["proofread"]]
+    alarms = [false_alarm(a.item.text, p.judged(a.item.text, a.model, margins).corrected) for a in m.clean]
+    n = max(len(proofs), 1)
+    return sum(x.fixed for x in proofs) / n, sum(bool(x.dropped) for x in proofs) / n, sum(alarms) / max(len(alarms), 1)
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.1f}%"
 
 
 def save_scores(home: Path, results: list[Measurement]) -> None:

@@ -10,7 +10,8 @@ task's few-shot prompt, unless the input itself has it) and for being empty. Wha
 - outline and brainstorm: a list of at least MIN_LIST_ITEMS different items;
 - continue: not looping (the engine's loop finder, inference/degenerate.py), in Chinese for a Chinese input;
 - instruct: what the instruction asks of its form (a question, a list, a language, capitals);
-- proofread: the known error fixed and no other word lost (app/taskbench/proofing.py), scored in the harness.
+- proofread: the known error fixed and no other word lost (app/taskbench/proofing.py), scored in the harness;
+  an error-free sentence (kind "clean") left with its words as they were.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from app.taskbench.data import TRANSLATE_LANGUAGES, Item, scaffold_labels, scaffolds
-from app.taskbench.proofing import score
+from app.taskbench.proofing import false_alarm, score
 from inference.degenerate import AnswerGuard, units
 from inference.scripts import UNSPACED
 
@@ -159,6 +160,8 @@ def _instruct(item: Item, answer: str, _: str) -> list[str]:
 
 
 def _proofread(item: Item, answer: str, _: str) -> list[str]:
+    if item.kind == "clean":
+        return ["changed an error-free sentence"] if false_alarm(item.text, answer) else []
     proof = score(item.text, item.expect["corrected"], answer)
     return ([] if proof.fixed else ["error not fixed"]) + [f"dropped {', '.join(proof.dropped)}"] * bool(proof.dropped)
 

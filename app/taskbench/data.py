@@ -13,6 +13,8 @@ from pathlib import Path
 from inference.tasks import BRAINSTORM_KINDS, REWRITE_STYLES, TASKS, Prompt, TaskInput, build_prompt
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "tasks"
+DEV_DIR = DATA_DIR / "dev"  # a split for tuning (the proofreader's margins), never the figures reported
+CLEAN_FILE = "proofread_clean.jsonl"
 TRANSLATE_LANGUAGES = ("French", "German", "Spanish", "Italian", "Portuguese", "Chinese", "Japanese", "English")
 # Room for each answer, in tokens: a corrected sentence is about as long as its input (Chinese costs more tokens a
 # character than English a word); the rest are a sentence or a short list.
@@ -58,6 +60,15 @@ def _item(task: str, row: dict, where: str) -> Item:
     if "id" not in common or "text" not in common:
         raise ValueError(f"{where}: an item needs an id and a text")
     return Item(task=task, expect=row.pop("expect", row), **common)
+
+
+def load_clean(data_dir: Path = DATA_DIR) -> list[Item]:
+    """Error-free sentences for proofreading (proofread_clean.jsonl, when the folder has one): any change is a false alarm."""
+    path = Path(data_dir) / CLEAN_FILE
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return [Item(row["id"], "proofread", row["text"], row.get("lang", "en"), kind="clean", expect={"corrected": row["text"]}) for row in rows]
 
 
 def load_set(tasks: tuple[str, ...] = TASKS, limit: int | None = None, data_dir: Path = DATA_DIR) -> dict[str, list[Item]]:

@@ -8,6 +8,7 @@ spaces left out (app/textdiff.py's tokens), so a changed comma or capital is nei
 - *Dropped*: words of the original outside the error span that the answer does not keep, found by aligning
   the original with the answer (a word deleted or replaced by another counts; an added word does not).
 An empty answer shows the writer nothing to accept: it counts as the original unchanged (not fixed, nothing lost).
+- *False alarm*: an error-free sentence whose answer changed any of its words.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from app.textdiff import tokenize
+
+if TYPE_CHECKING:
+    from app.desk.proofread import Proofread
+    from app.proofing import Plan, Scorer
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,11 @@ def score(original: str, corrected: str, answer: str) -> Proof:
     return Proof(fixed, tuple(orig[k] for k in _lost(orig, out) if not i1 <= k < i2))
 
 
+def false_alarm(original: str, answer: str) -> bool:
+    """Whether the answer to an error-free sentence changed, added or lost a word of it."""
+    return bool(answer.strip()) and words(answer) != words(original)
+
+
 def _lost(orig: list[str], out: list[str]) -> list[int]:
     """Positions of `orig` that the alignment with `out` deletes or replaces."""
     return [k for op, a1, a2, _, _ in _opcodes(orig, out) if op in ("delete", "replace") for k in range(a1, a2)]
@@ -70,17 +82,43 @@ def _contains(seq: list[str], run: list[str]) -> bool:
 
 
 class Proofreader:
-    """The desk's own proofreading (app/desk/proofread.py): Harper's fixes alone, and Harper merged with a model's answer."""
+    """The desk's own proofreading: Harper's fixes alone, the merge without scoring (app/desk/proofread.py), and the
+    combination the desk shows when the model can score (app/proofing/: candidates judged by the model)."""
 
-    def __init__(self, dialect: str = "American") -> None:
+    def __init__(self, dialect: str = "American", scorer: "Scorer | None" = None) -> None:
         self.dialect = dialect
+        self.scorer = scorer
+        self.plans: dict[tuple[str, str], tuple["Plan", dict[str, float]]] = {}  # (text, answer) → what was scored
+
+    def lints(self, text: str) -> list:
+        from app.desk.proofread import harper_lints
+
+        return harper_lints(text, self.dialect)
 
     def harper(self, text: str) -> str:
         """Harper alone: the merge with an answer that changes nothing, so only Harper's fixes are taken."""
-        return self.combined(text, text)
+        return self.merged(text, text)
+
+    def merged(self, text: str, answer: str) -> str:
+        """The merge without scoring: Harper's lints and the model's answer, the corrections taken."""
+        from app.desk.proofread import merge
+
+        return merge(text, self.lints(text), answer).corrected
 
     def combined(self, text: str, answer: str) -> str:
-        """What the desk's proofread applies: Harper's lints and the model's answer merged, the corrections taken."""
-        from app.desk.proofread import harper_lints, merge
+        """What the desk's proofread applies: the judged candidates when the model scores, else the merge."""
+        if self.scorer is None:
+            return self.merged(text, answer)
+        return self.judged(text, answer).corrected
 
-        return merge(text, harper_lints(text, self.dialect), answer).corrected
+    def judged(self, text: str, answer: str, margins: dict | None = None) -> "Proofread":
+        """The candidates of Harper, the word lists and the answer, scored once by the model and decided."""
+        from app.proofing import MARGINS, plan
+
+        key = (text, answer)
+        if key not in self.plans:
+            p = plan(text, self.lints(text), answer)
+            texts = p.texts()
+            self.plans[key] = (p, dict(zip(texts, self.scorer(texts))) if texts else {})  # type: ignore[misc]
+        p, scores = self.plans[key]
+        return p.decide(scores, margins or MARGINS)

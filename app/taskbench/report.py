@@ -8,7 +8,8 @@ from collections import Counter
 from app.taskbench.run import PROOF_METHODS, Measurement
 from app.taskbench.proofing import Proof
 
-_METHOD_LABELS = {"harper": "Harper alone", "model": "model alone", "combined": "combination (what the desk shows)"}
+_METHOD_LABELS = {"harper": "Harper alone", "model": "model alone", "merge": "merge, no scoring (before)",
+                  "combined": "combination (what the desk shows)"}
 
 
 def pct(part: float, whole: float) -> float | None:
@@ -27,6 +28,11 @@ def proof_figures(proofs: list[Proof]) -> dict:
             "dropped_words": sum(len(p.dropped) for p in proofs)}
 
 
+def false_alarm_figures(alarms: list[bool]) -> dict:
+    """How many error-free sentences a method changed."""
+    return {"clean_sentences": len(alarms), "false_alarms": sum(alarms), "false_alarm_pct": pct(sum(alarms), len(alarms))}
+
+
 def summary(m: Measurement) -> dict:
     """Everything the table shows, as plain values (the JSON line)."""
     scores = m.scores()
@@ -35,7 +41,8 @@ def summary(m: Measurement) -> dict:
            "tasks": {t: {"passed": p, "total": n, "rate_pct": pct(p, n)} for t, (p, n) in scores.items()},
            "all": {"passed": passed, "total": total, "rate_pct": pct(passed, total)}, "leaked_labels": m.leaks()}
     if m.proof:
-        out["proofread"] = {method: proof_figures(m.proof[method]) for method in PROOF_METHODS}
+        out["proofread"] = {method: proof_figures(m.proof[method]) | false_alarm_figures(m.false_alarms.get(method, []))
+                            for method in PROOF_METHODS}
         out["proofread_by_kind"] = _by_kind(m)
     return out
 
@@ -57,9 +64,11 @@ def table(s: dict) -> str:
     lines += [f"{task:<12}{r['passed']:>8}{r['total']:>8}{_fmt(r['rate_pct']):>9}" for task, r in rows]
     lines.append(f"answers with a leaked scaffold label: {s['leaked_labels']}")
     if "proofread" in s:
-        lines += ["", f"proofread, {s['proofread']['model']['sentences']} sentences with one known error each",
-                  f"{'':<36}{'fixed':>9}{'dropped words':>15}"]
-        lines += [f"{_METHOD_LABELS[m]:<36}{_fmt(r['fixed_pct']):>9}{_fmt(r['dropped_pct']):>15}" for m, r in s["proofread"].items()]
+        first = s["proofread"]["model"]
+        lines += ["", f"proofread, {first['sentences']} sentences with one known error each, {first['clean_sentences']} error-free",
+                  f"{'':<36}{'fixed':>9}{'dropped words':>15}{'false alarms':>14}"]
+        lines += [f"{_METHOD_LABELS[m]:<36}{_fmt(r['fixed_pct']):>9}{_fmt(r['dropped_pct']):>15}{_fmt(r['false_alarm_pct']):>14}"
+                  for m, r in s["proofread"].items()]
         lines += ["", f"{'fixed, by kind':<16}" + "".join(f"{m:>10}" for m in PROOF_METHODS)]
         lines += [f"{kind:<16}" + "".join(f"{r.get(m, 0):>7}/{r['sentences']:<2}" for m in PROOF_METHODS) for kind, r in s["proofread_by_kind"].items()]
     return "\n".join(lines)

@@ -1,8 +1,10 @@
 """The harness: each item's request sent to a model, each answer judged; proofreading also by Harper and the merge.
 
-A `Session` is what the harness talks to: `load(model)` gives the loaded model's facts (name, sha256, embedded)
-and `generate(params)` one `generate` result. The command line runs a worker (`WorkerSession`); the tests run
-an engine with the scripted fake backend in the same process.
+A `Session` is what the harness talks to: `load(model)` gives the loaded model's facts (name, sha256, embedded),
+`generate(params)` one `generate` result and `score(texts)` the `score` op's sums (None when the model cannot
+score: proofreading then falls back to the merge). The command line runs a worker (`WorkerSession`); the tests
+run an engine with the scripted fake backend in the same process. Proofreading is also run on error-free
+sentences (`clean`), where any change is a false alarm.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from typing import Any, Callable, Protocol
 
 from app.taskbench.checks import Verdict, check
 from app.taskbench.data import Item
-from app.taskbench.proofing import Proof, Proofreader, score
+from app.taskbench.proofing import Proof, Proofreader, false_alarm, score
+from inference.protocol import ErrorCode, WorkerError
 
-PROOF_METHODS = ("harper", "model", "combined")
+PROOF_METHODS = ("harper", "model", "merge", "combined")
 
 
 class Session(Protocol):
     def load(self, model: str | None) -> dict: ...
     def generate(self, params: dict) -> dict: ...
+    def score(self, texts: list[str]) -> list[float]: ...
 
 
 class WorkerSession:
@@ -34,6 +38,9 @@ class WorkerSession:
 
     def generate(self, params: dict) -> dict:
         return self.client.call("generate", speculative="off", **params)
+
+    def score(self, texts: list[str]) -> list[float]:
+        return self.client.score(texts)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class Measurement:
     model: dict
     answers: dict[str, list[Answer]] = field(default_factory=dict)
     proof: dict[str, list[Proof]] = field(default_factory=dict)  # by PROOF_METHODS
+    false_alarms: dict[str, list[bool]] = field(default_factory=dict)  # by PROOF_METHODS, one per clean sentence
+    clean: list[Answer] = field(default_factory=list)  # the answers to the error-free sentences
+    proofreader: Proofreader | None = None  # what was scored, kept for calibration
     seconds: float = 0.0
 
     def score(self, task: str) -> tuple[int, int]:
@@ -70,11 +80,11 @@ class Measurement:
 
 
 def measure(session: Session, items: dict[str, list[Item]], model: str | None = None,
-            progress: Callable[[str], None] | None = None) -> Measurement:
-    """Run every item through the model and judge each answer."""
+            progress: Callable[[str], None] | None = None, clean: list[Item] = ()) -> Measurement:
+    """Run every item through the model and judge each answer; `clean`: error-free sentences for proofreading."""
     t0 = time.perf_counter()
     result = Measurement(session.load(model))
-    proofreader = Proofreader() if items.get("proofread") else None
+    proofreader = Proofreader(scorer=_scorer(session)) if items.get("proofread") else None
     for task, task_items in items.items():
         result.answers[task] = [_answer(session, item, proofreader) for item in task_items]
         if progress and task_items:
@@ -82,8 +92,22 @@ def measure(session: Session, items: dict[str, list[Item]], model: str | None = 
             progress(f"{task}: {passed}/{total} passed ({time.perf_counter() - t0:.0f} s)")
     if proofreader is not None:
         result.proof = _proof_scores(result.answers["proofread"], proofreader)
+        result.clean = [_answer(session, item, proofreader) for item in clean]
+        result.false_alarms = _false_alarms(result.clean, proofreader)
+        result.proofreader = proofreader
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _scorer(session: Session) -> Callable[[list[str]], list[float]] | None:
+    """The session's `score`, or None when the loaded model cannot score (the merge is used instead)."""
+    try:
+        session.score(["A probe."])
+    except WorkerError as exc:
+        if exc.code != ErrorCode.UNSUPPORTED:
+            raise
+        return None
+    return session.score
 
 
 def _answer(session: Session, item: Item, proofreader: Proofreader | None) -> Answer:
@@ -93,7 +117,19 @@ def _answer(session: Session, item: Item, proofreader: Proofreader | None) -> An
     return Answer(item, shown, output, reason, check(item, shown, reason))
 
 
+def _texts(proofreader: Proofreader) -> dict[str, Callable[[Answer], str]]:
+    """What each method shows for an answer."""
+    return {"harper": lambda a: proofreader.harper(a.item.text), "model": lambda a: a.model,
+            "merge": lambda a: proofreader.merged(a.item.text, a.model), "combined": lambda a: a.shown}
+
+
 def _proof_scores(answers: list[Answer], proofreader: Proofreader) -> dict[str, list[Proof]]:
-    """Harper alone, the model alone and the combination (what the desk shows), each against the gold."""
-    texts = {"harper": lambda a: proofreader.harper(a.item.text), "model": lambda a: a.model, "combined": lambda a: a.shown}
+    """Harper alone, the model alone, the merge and the combination (what the desk shows), each against the gold."""
+    texts = _texts(proofreader)
     return {method: [score(a.item.text, a.item.expect["corrected"], texts[method](a)) for a in answers] for method in PROOF_METHODS}
+
+
+def _false_alarms(answers: list[Answer], proofreader: Proofreader) -> dict[str, list[bool]]:
+    """For each method, whether it changed each error-free sentence."""
+    texts = _texts(proofreader)
+    return {method: [false_alarm(a.item.text, texts[method](a)) for a in answers] for method in PROOF_METHODS}
