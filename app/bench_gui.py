@@ -7,7 +7,7 @@ while continuations stream into the preview and a keystroke is typed into the ed
 (with a large document open, so highlighting and counting are in the path). Then spelling and grammar
 checking is switched on: lateness while the whole document is checked for the first time, and the same
 streaming-and-typing phase again with checking on, so its cost is read beside the phase without it.
-Target: p99 under 16 ms, one frame at 60 Hz, for both streaming phases.
+Target: p99 under 8 ms, half a frame at 60 Hz, for both streaming phases, and something must have streamed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 TICK_MS = 5
-TARGET_P99_MS = 16.0
+TARGET_P99_MS = 8.0  # half a 60 Hz frame: a keystroke is never seen late
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,12 +41,23 @@ def percentiles(samples: list[float]) -> dict:
     return {"p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "max": round(s[-1], 2), "n": len(s)}
 
 
+# The continuation is asked at the end of this opening: prose of its own, so the model writes on instead of copying
+# the repeated paragraphs below (an echo, which the answer guard holds back: nothing would stream).
+OPENING = ("# The Mill\n\nOld Tamsin had kept the lighthouse for thirty winters before the storm that took the pier. "
+           "That evening she climbed the stairs with a lamp in one hand and a letter in the other, and when she reached "
+           "the top she")
+
+
+# What the fake backend streams: words that never repeat, or the answer guard would stop the "loop" at once.
+FAKE_REPLY = " ".join(f"word{i}" for i in range(400))
+
+
 def sample_document(kib: int) -> str:
     """About `kib` KiB of Markdown prose with headings, emphasis and a few slips, so the highlighter and checker have work."""
     para = ("The river ran *slowly* past the mill, and the miller's daughter counted the boats as they went by. "
             "Some carried **grain**, some carried stone, and one carried a letter that would change the village. ")
     slips = "Its a long way, and the the miller recieved a apple."  # four lints a chapter, so squiggles are painted
-    parts, size, n = [], 0, 0
+    parts, size, n = [OPENING], len(OPENING), 0
     while size < kib * 1024:
         block = f"## Chapter {n}\n\n{para * 3}{slips}\n\n- a list item\n- another\n\n" if n % 10 == 0 else para * 2 + "\n\n"
         parts.append(block)
@@ -146,7 +157,7 @@ def _measure(args: argparse.Namespace, home: Path) -> int:
     from app.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
-    env = {"SCRIPTORIUM_FAKE_DELAY_MS": "15", "SCRIPTORIUM_FAKE_REPLY": "word " * 400} if args.backend == "fake" else {}
+    env = {"SCRIPTORIUM_FAKE_DELAY_MS": "15", "SCRIPTORIUM_FAKE_REPLY": FAKE_REPLY} if args.backend == "fake" else {}
     window = MainWindow(home, backend=args.backend, worker_env=env)
     window.show()
     if not _wait(app, lambda: window.n_ctx is not None, 120):
@@ -157,7 +168,7 @@ def _measure(args: argparse.Namespace, home: Path) -> int:
     # The cursor sits after the first paragraphs: the continuation reads a short prompt (streaming is what is
     # measured, not a long prefill) while the whole megabyte stays open in the editor being typed into.
     cursor = window.editor.textCursor()
-    cursor.setPosition(600)
+    cursor.setPosition(len(OPENING))
     window.editor.setTextCursor(cursor)
     _wait(app, lambda: False, 1.0)  # let the first highlighting pass of the big document finish
     probe = _Probe()
@@ -193,7 +204,8 @@ def _measure(args: argparse.Namespace, home: Path) -> int:
               **{name: percentiles(samples) for name, samples in phases.items()}, "streamed_chars": streamed["chars"],
               "first_check_s": first_check_s, "issues": last.issues if last else None,
               "checks_while_typing": checks["n"], "target_p99_ms": TARGET_P99_MS}
-    report["pass"] = all(report[name]["p99"] is not None and report[name]["p99"] < TARGET_P99_MS for name in STREAMING)
+    # Lateness while nothing streamed measures nothing: such a run fails, whatever its figures.
+    report["pass"] = streamed["chars"] > 0 and all(report[name]["p99"] is not None and report[name]["p99"] < TARGET_P99_MS for name in STREAMING)
     if not args.json:
         _print_card(report, list(phases))
     print(json.dumps(report))
