@@ -18,6 +18,7 @@ BENCHMARKS = {
     "corpus": ("app.bench_corpus", "corpus import speed, index size, search, concordance and frequency times against targets"),
     "serve": ("inference.bench.serve", "scriptorium serve against llama-cpp-python's server: throughput, latency, desktop priority"),
     "tasks": ("app.taskbench.bench", "every writing task on a held-out set, judged by program checks; task accuracy kept"),
+    "gpu": ("inference.bench.gpu", "torch engine on one GPU: tok/s, TTFT, fraction of the bandwidth limit, J/token, self-speculation, llama.cpp"),
     "retrieval": ("app.bench_retrieval", "recall@5 and MRR of BM25, vectors and hybrid; cited answers' citations and quotes; refusals"),
 }
 

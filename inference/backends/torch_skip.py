@@ -31,6 +31,36 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+class StepGraph:
+    """One forward of T tokens (a verify batch, or a draft step with a skip set) captured as a CUDA graph.
+
+    Capture writes scratch keys and values at the cache's last T positions, which every query masks until a
+    real token is written there: so, unlike a capture at position 0, it may happen after a prompt was read.
+    """
+
+    def __init__(self, model: Transformer, n: int, skip: frozenset[int] = frozenset()) -> None:
+        device = model.tok_embeddings.weight.device
+        self.idx = torch.zeros(1, n, dtype=torch.long, device=device)
+        self.pos = torch.arange(model.max_seq - n, model.max_seq, device=device)
+        step = lambda: model(self.idx, self.pos, skip=skip, kv_len=model.max_seq)  # noqa: E731
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):  # warm-up off the capture stream, as torch.cuda.graphs asks
+            for _ in range(2):
+                step()
+        torch.cuda.current_stream(device).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.logits = step()
+
+    def __call__(self, tokens: Sequence[int], start: int) -> torch.Tensor:
+        """Logits [T, V] of `tokens` at positions start.. (the graph's output buffer: read it before the next call)."""
+        self.idx.copy_(torch.tensor([list(tokens)], dtype=torch.long), non_blocking=True)
+        torch.arange(start, start + len(tokens), out=self.pos)
+        self.graph.replay()
+        return self.logits[0]
+
+
 class TorchTarget:
     """A Transformer seen as inference.speculative's Target: decode a batch, logits at every position, cut back.
 
@@ -38,11 +68,14 @@ class TorchTarget:
     write at the same positions replaces the rejected drafts' keys and values, and the mask hides the rest.
     """
 
-    def __init__(self, model: Transformer, is_end: Callable[[int], bool], n_ctx: int | None = None) -> None:
+    def __init__(self, model: Transformer, is_end: Callable[[int], bool], n_ctx: int | None = None, graphs: bool = False) -> None:
         self.model = model
         self.n_ctx = min(n_ctx or model.max_seq, model.max_seq)
         self.n_tokens = 0
         self._is_end = is_end
+        # On CUDA, decode steps and verify batches of up to MAX_K + 1 tokens replay captured graphs (launch gaps
+        # would otherwise dominate a small model's step); prefill chunks stay eager.
+        self.graphs = {n: StepGraph(model, n) for n in range(1, MAX_K + 2)} if graphs else {}
         self._logits: torch.Tensor | None = None  # [T, V] of the last batch, on the model's device
         self._argmax: list[int] = []
 
@@ -53,9 +86,12 @@ class TorchTarget:
     @torch.inference_mode()
     def decode(self, tokens: Sequence[int]) -> None:
         """Evaluate tokens at the next positions; their logits replace the last batch's (the argmax is read back, so this syncs)."""
-        idx = torch.tensor([list(tokens)], dtype=torch.long, device=self.device)
-        pos = torch.arange(self.n_tokens, self.n_tokens + len(tokens), device=self.device)
-        self._logits = self.model(idx, pos)[0]
+        if len(tokens) in self.graphs:
+            self._logits = self.graphs[len(tokens)](tokens, self.n_tokens)
+        else:
+            idx = torch.tensor([list(tokens)], dtype=torch.long, device=self.device)
+            pos = torch.arange(self.n_tokens, self.n_tokens + len(tokens), device=self.device)
+            self._logits = self.model(idx, pos)[0]
         self._argmax = self._logits.argmax(-1).tolist()
         self.n_tokens += len(tokens)
 
@@ -91,6 +127,7 @@ class SkipDrafter:
     def __init__(self, target: TorchTarget, skip: frozenset[int]) -> None:
         self.target = target
         self.skip = frozenset(skip)
+        self.graph = StepGraph(target.model, 1, self.skip) if target.graphs else None
 
     @torch.inference_mode()
     def __call__(self, token_ids: Sequence[int], k: int) -> list[int]:
@@ -98,9 +135,11 @@ class SkipDrafter:
         pos = self.target.n_tokens  # token_ids[-1] is the token the target has not yet evaluated
         token, out = int(token_ids[-1]), []
         for _ in range(min(k, self.target.n_ctx - pos - 1)):
-            idx = torch.tensor([[token]], dtype=torch.long, device=device)
-            logits = model(idx, torch.tensor([pos], device=device), skip=self.skip)
-            token = int(logits[0, -1].argmax())
+            if self.graph is not None:
+                logits = self.graph([token], pos)[-1]
+            else:
+                logits = model(torch.tensor([[token]], dtype=torch.long, device=device), torch.tensor([pos], device=device), skip=self.skip)[0, -1]
+            token = int(logits.argmax())
             if self.target.is_end(token):
                 break
             out.append(token)
@@ -190,17 +229,19 @@ class _Agreement:
 
 
 def search_skip_set(model: Transformer, tokens: Sequence[int], costs: StepCosts | None = None,
-                    max_skip: int | None = None) -> SkipChoice:
+                    max_skip: int | None = None, nonempty: bool = False) -> SkipChoice:
     """Greedily grow the skip set by the layer whose removal most raises predicted tokens per unit cost; stop when none does.
 
     Acceptance is measured teacher-forced on `tokens` (the user's own text): at each position the skipping
     model's greedy token against the full model's. Costs are this device's (measure_step_costs).
     The first and last layers are never skipped: the embedding and the head depend on them most.
+    With `nonempty` the best set of at least one layer is returned even when none is predicted to pay
+    (a benchmark measuring what skipping gives; the engine keeps the empty set and does not speculate).
     """
     if len(tokens) < MIN_SAMPLE:
         raise ValueError(f"a skip-set search needs at least {MIN_SAMPLE} tokens of text, got {len(tokens)}")
     n = model.args.n_layer
-    costs = costs or measure_step_costs(model, len(tokens))
+    costs = costs or measure_step_costs(model, len(tokens) - 1)
     agreement = _Agreement(model, tokens)
     candidates = list(range(1, n - 1))
     limit = min(max_skip if max_skip is not None else len(candidates), len(candidates))
@@ -218,7 +259,7 @@ def search_skip_set(model: Transformer, tokens: Sequence[int], costs: StepCosts 
         current = max(tried, key=lambda c: c.predicted_speedup)
         log.info("skip set %s: alpha %.3f, draft cost %.2f, predicted %.3fx", sorted(current.skip), current.alpha,
                  current.draft_cost, current.predicted_speedup)
-        if current.predicted_speedup > best.predicted_speedup:
+        if current.predicted_speedup > best.predicted_speedup or (nonempty and not best.skip):
             best = current
     return SkipChoice(best.skip, best.alpha, best.draft_cost, best.predicted_speedup, best.best_k, len(tokens), evaluated)
 
