@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(prefs.ORGANIZATION)
     app.setApplicationName(prefs.APPLICATION)
     apply_theme(app, str(window_settings(home).value(prefs.THEME, "system")))
+    if not _unlock(home):
+        return 1
     _check_library(home)
     # The app ends when the worker has gone, not the moment the window closes: closing sends the worker a
     # shutdown and escalates to terminate/kill on a timer, so quitting never waits on a blocking call.
@@ -59,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         test = SelfTest(app, window)
     code = app.exec()
     return code if test is None else test.exit_code
+
+
+def _unlock(home: Path) -> bool:
+    """An encrypted library asks for its passphrase before anything opens it; False when the writer chose Quit."""
+    from app.store.library_key import is_locked
+    from app.ui.passphrase_dialog import unlock_dialog
+
+    return not is_locked(home) or bool(unlock_dialog(home).exec())
 
 
 def _check_library(home: Path) -> None:

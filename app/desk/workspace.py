@@ -159,3 +159,9 @@ class Workspace:
         if not self.closed:
             self.db.close()
             self.closed = True
+
+    def reopen(self) -> None:
+        """Open the library again after a close (its files were re-keyed meanwhile); the open document stays open."""
+        if self.closed:
+            self.db = store.open_db(self.home)
+            self.closed = False

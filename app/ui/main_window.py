@@ -19,6 +19,7 @@ from app.ui.assistant_panel import AssistantPanel
 from app.ui.banner import Banner
 from app.ui.document_controller import DocumentController
 from app.ui.editor import Editor
+from app.ui.encryption_controller import EncryptionController
 from app.ui.find_bar import FindBar
 from app.ui.grammar_controller import GrammarController
 from app.ui.progress import show_fraction
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.assistant = AssistantController(self.worker, self.panel, self.editor, self.workspace, self.documents.loaded)
         self.story = StoryController(self.story_panel, self.workspace, self.documents)
         self.grammar = GrammarController(self.editor, self.workspace, QLocale.system().name(), is_dark(QApplication.instance()), self)  # type: ignore[arg-type]
+        self.encryption = EncryptionController(self.home, self.workspace, self.documents, self.worker, self)
         self.n_ctx: int | None = None
         self.load_request: str | None = None
         self.corpus_view = None  # the Corpus view, made on first use
@@ -180,6 +182,7 @@ class MainWindow(QMainWindow):
         self.worker.died.connect(self._worker_died)
         self.assistant.generationDone.connect(self._generation_done)
         self.documents.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.encryption.finished.connect(lambda _ok, text: self.statusBar().showMessage(text, 10000))
         self.documents.loaded.connect(lambda _: self._schedule_count())
         self.documents.loaded.connect(self.grammar.document_loaded)
         self.documents.loaded.connect(lambda _: self.dialect_actions[self.grammar.dialect].setChecked(True))
@@ -301,7 +304,7 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         from app.ui.settings_dialog import SettingsDialog
 
-        SettingsDialog(self.worker, self.workspace, self).open()
+        SettingsDialog(self.worker, self.workspace, self, self.encryption).open()
 
     # -- state -------------------------------------------------------------------------------
     def _restore(self) -> None:
