@@ -43,30 +43,33 @@ class Rekeyed:
         return said
 
 
+def require(home: Path, encrypted: bool) -> None:
+    """Refuse (StoreError) unless the library is encrypted (and unlocked), or plain, as the action needs: asked
+    before a new passphrase is."""
+    finish_pending(home)
+    if is_encrypted(home) and not encrypted:
+        raise StoreError("The library is already encrypted; `scriptorium library change-passphrase` gives it a new passphrase.")
+    if encrypted and not is_encrypted(home):
+        raise StoreError("The library is not encrypted; `scriptorium library encrypt` encrypts it.")
+    check_unlocked(home)
+
+
 def encrypt(home: Path, passphrase: str) -> Rekeyed:
     """Encrypt the library under a new passphrase; its key is held for this process afterwards."""
-    finish_pending(home)
-    if is_encrypted(home):
-        raise StoreError("The library is already encrypted; `scriptorium library change-passphrase` gives it a new passphrase.")
+    require(home, encrypted=False)
     spec, key = KeySpec.new(passphrase)
     return _switch(home, None, key, spec)
 
 
 def decrypt(home: Path) -> Rekeyed:
     """Store the library in plain SQLite files again (its key must be held)."""
-    finish_pending(home)
-    if not is_encrypted(home):
-        raise StoreError("The library is not encrypted.")
-    check_unlocked(home)
+    require(home, encrypted=True)
     return _switch(home, sqlfile.held_key(home), None, None)
 
 
 def change_passphrase(home: Path, passphrase: str) -> Rekeyed:
     """Re-key the library under a new passphrase (the current key must be held), with a new salt."""
-    finish_pending(home)
-    if not is_encrypted(home):
-        raise StoreError("The library is not encrypted; `scriptorium library encrypt` encrypts it.")
-    check_unlocked(home)
+    require(home, encrypted=True)
     spec, key = KeySpec.new(passphrase)
     return _switch(home, sqlfile.held_key(home), key, spec)
 
