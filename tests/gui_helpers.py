@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -27,10 +28,11 @@ def make_window(qtbot, gui_home: Path) -> Callable:
     windows = []
 
     def make(reply: str = "", backend: str = "fake", home: Path | None = None, ready: bool = True, replay: str | None = None,
-             delay_ms: int = 0):
+             delay_ms: int = 0, scores: dict[str, float] | None = None):
         """A window on a real worker (the fake's tokens `delay_ms` apart); with `replay`, on that transcript instead
-        (`window.worker.transport` plays it)."""
+        (`window.worker.transport` plays it); `scores` scripts the fake's log-probabilities of some texts."""
         env = {"SCRIPTORIUM_FAKE_REPLY": reply} if reply else {}
+        env |= {"SCRIPTORIUM_FAKE_SCORES": json.dumps(scores)} if scores else {}
         env |= {"SCRIPTORIUM_FAKE_DELAY_MS": str(delay_ms)} if delay_ms else {}
         transport = ReplayTransport(transcript(replay)).factory if replay is not None else ProcessTransport
         window = MainWindow(home or gui_home, backend=backend, worker_env=env, transport=transport)

@@ -8,6 +8,9 @@ from tests.gui_helpers import gui_home, make_window, wait_phase  # noqa: F401 (f
 TEXT = "Their going to the libary tomorow, weather or not it rains."
 ANSWER = "They're going to the library tomorrow, whether or not it rains. The end is near."
 FIXED = "They're going to the library tomorrow, whether or not it rains."
+# The fake judge: each single fix of TEXT far likelier than TEXT (every other text costs a tenth of a nat a byte).
+SCORES = {TEXT.replace(old, new): -1.0 for old, new in [("Their", "They're"), ("libary", "library"), ("tomorow", "tomorrow"),
+                                                        ("weather", "whether")]}
 
 
 def proofread(qtbot, window, text: str = TEXT):
@@ -19,7 +22,7 @@ def proofread(qtbot, window, text: str = TEXT):
 
 
 def test_proofread_reviews_harpers_and_the_models_changes_together(qtbot, make_window):
-    window = make_window(reply=ANSWER)
+    window = make_window(reply=ANSWER, scores=SCORES)
     review = proofread(qtbot, window)
     sources = {review.info[i].source for i in review.corrections}
     assert sources == {"harper+model", "model"} and len(review.rewordings) == 1
@@ -33,7 +36,7 @@ def test_proofread_reviews_harpers_and_the_models_changes_together(qtbot, make_w
 
 
 def test_a_rewording_is_taken_only_when_accepted(qtbot, make_window):
-    window = make_window(reply=ANSWER)
+    window = make_window(reply=ANSWER, scores=SCORES)
     review = proofread(qtbot, window)
     [rewording] = review.rewordings
     window.panel.decide(rewording, True)

@@ -165,10 +165,27 @@ def test_a_proofread_suggestion_waits_for_harper_and_drops_stale_lints() -> None
     s = Suggestion()
     s.begin("q1", make_ask("proofread", SENTENCE, 0, len(SENTENCE)))
     s.finish("q1", {"output": FIXED})
-    assert s.proofread and s.review() is None  # the model has answered, Harper not yet
+    assert s.proofread and s.review() is None and s.waiting == "Harper"  # the model has answered, Harper not yet
     assert not s.linted("q0", [])  # a superseded request's lints
     assert s.linted("q1", harper_lints(SENTENCE, "American"))
-    assert s.review().result() == FIXED and s.notes == []
+    assert s.review() is None and s.waiting == "the model's scores"
+    texts = s.to_score()
+    assert SENTENCE in texts and s.to_score() == []  # asked once
+    assert not s.scored("q0", [0.0] * len(texts))
+    assert s.scored("q1", "The server cannot score texts.")
+    assert s.review().result() == FIXED  # unweighed: the merge
+    assert s.notes == ["The model could not weigh the corrections (The server cannot score texts.); they are merged unweighed."]
+
+
+def test_a_proofread_suggestion_shows_what_the_models_scores_support() -> None:
+    from app.desk.suggestion import Suggestion, make_ask
+
+    text = "The soup is to hot to eat."
+    s = Suggestion()
+    s.begin("q1", make_ask("proofread", text, 0, len(text)))
+    s.finish("q1", {"output": text})
     s.linted("q1", "RuntimeError: no dictionary")
-    assert s.review().result() == FIXED  # the model's fixes alone
+    texts = s.to_score()
+    assert s.scored("q1", [-10.0 if t == "The soup is too hot to eat." else -30.0 for t in texts])
+    assert s.review().result() == "The soup is too hot to eat."
     assert s.notes == ["Harper could not check the text (RuntimeError: no dictionary)."]

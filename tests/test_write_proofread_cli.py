@@ -16,6 +16,9 @@ from inference.degenerate import ECHO_NOTE, REPETITION_NOTE
 
 TEXT = "Their going to the libary tomorow, weather or not it rains.\n"
 MODEL_ANSWER = " They're going to the library tomorrow, whether or not it rains. The end is near."
+# The fake judge: each single fix of the sentence far likelier than it (every other text costs a tenth of a nat a byte).
+SCORES = json.dumps({TEXT.strip().replace(old, new): -1.0 for old, new in [("Their", "They're"), ("libary", "library"),
+                                                                          ("tomorow", "tomorrow"), ("weather", "whether")]})
 
 
 @pytest.fixture
@@ -30,18 +33,21 @@ def fake_cli(home: Path, tiny_model: Path, monkeypatch) -> Path:
 
 def test_proofread_json_lists_each_change_with_its_source_reason_and_kind(fake_cli: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("SCRIPTORIUM_FAKE_REPLY", MODEL_ANSWER)
+    monkeypatch.setenv("SCRIPTORIUM_FAKE_SCORES", SCORES)
     assert main(["write", "proofread", "--json", "--home", str(fake_cli)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["corrected"] == "They're going to the library tomorrow, whether or not it rains.\n"
     hunks = {(h["original"], h["replacement"]): h for h in result["hunks"]}
     assert hunks[("libary", "library")]["source"] == "harper+model" and hunks[("libary", "library")]["reason"].startswith("Did you mean")
     assert hunks[("weather", "whether")]["source"] == "model" and hunks[("weather", "whether")]["kind"] == "correction"
+    assert "likelier than “weather” here" in hunks[("weather", "whether")]["reason"]
     assert [h["kind"] for h in result["hunks"] if "end is near" in h["replacement"]] == ["rewording"]
     assert result["output"] == MODEL_ANSWER.strip()  # the model's own answer is kept too
 
 
 def test_proofread_prints_the_corrected_text_and_the_changes_on_a_terminal(fake_cli: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("SCRIPTORIUM_FAKE_REPLY", MODEL_ANSWER)
+    monkeypatch.setenv("SCRIPTORIUM_FAKE_SCORES", SCORES)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main(["write", "proofread", "--home", str(fake_cli)]) == 0
     out, err = capsys.readouterr()

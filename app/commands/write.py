@@ -12,10 +12,11 @@ from sqlite_utils import Database
 
 from app.commands.remote_models import chosen_model
 from app.desk.prefs import DIALECT
-from app.desk.proofread import REWORDING, harper_lints, merge
+from app.desk.proofread import REWORDING, Proofread, harper_lints, merge
 from app.desk.story_match import request_notes
 from app.errors import UserError
 from app.grammar import dialect_for_locale
+from app.proofing import proofread as judged_proofread
 from app.store import dictionary_words, get_document, get_document_setting, log_generation, open_db, session_key
 from app.store.story_notes import get_story
 from inference.client import WorkerClient
@@ -71,16 +72,18 @@ def run(args: argparse.Namespace) -> int:
     )
     wire = {f.name: getattr(params, f.name) for f in fields(params) if getattr(params, f.name) is not None}
     model = chosen_model(args.home, args.model)
+    db = open_db(args.home)
     with WorkerClient(home=args.home) as client:
         _load(client, model.name if not args.model else args.model)
         result, status = _stream(client, wire, quiet=args.json or args.task == "proofread")  # proofread prints the merge
-    db = open_db(args.home)
+        if args.task == "proofread":
+            proof = _proofread(client, db, text, doc_id, result.get("output", ""))
     log_generation(
         db, task=args.task, prompt=result.get("prompt", ""), output=result.get("output", ""), model=result.get("model", model.name),
         model_sha256=model.sha256, params=wire | {"text": None}, stats=result.get("stats", {}), status=status, document_id=doc_id,
     )
     if args.task == "proofread":
-        result = _proofread(db, text, doc_id, result, show=not args.json)
+        result = _show_proofread(text, proof, result, show=not args.json)
     if args.json:
         print(json.dumps(result, ensure_ascii=False))
     else:
@@ -89,11 +92,22 @@ def run(args: argparse.Namespace) -> int:
     return {"ok": 0, "cancelled": 130}.get(status, 1)
 
 
-def _proofread(db: Database, text: str, doc_id: int | None, result: dict, show: bool) -> dict:
-    """Harper's fixes merged with the model's (app/desk/proofread.py): the corrected text on stdout (corrections
-    applied, rewordings not), each change on stderr when it is a terminal; the result gains both."""
+def _proofread(client: WorkerClient, db: Database, text: str, doc_id: int | None, answer: str) -> Proofread:
+    """Harper's fixes and the model's answer judged by the model's scores (app/proofing/); merged unweighed when the
+    model cannot score (a remote server)."""
     dialect = (get_document_setting(db, doc_id, DIALECT) if doc_id is not None else None) or dialect_for_locale()
-    proof = merge(text, harper_lints(text, dialect, dictionary_words(db)), result.get("output", ""))
+    lints = harper_lints(text, dialect, dictionary_words(db))
+    try:
+        return judged_proofread(text, lints, answer, client.score)
+    except WorkerError as exc:
+        if exc.code != ErrorCode.UNSUPPORTED:
+            raise
+        return merge(text, lints, answer)
+
+
+def _show_proofread(text: str, proof: Proofread, result: dict, show: bool) -> dict:
+    """The corrected text on stdout (corrections applied, rewordings not), each change on stderr when it is a
+    terminal; the result gains both."""
     if show:
         print(proof.corrected, end="" if proof.corrected.endswith("\n") else "\n", flush=True)
     if show and sys.stderr.isatty():

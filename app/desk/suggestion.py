@@ -12,6 +12,7 @@ from enum import Enum
 from app.desk.proofread import merge
 from app.desk.review import Review
 from app.grammar import Lint
+from app.proofing import Plan, plan
 from app.store.documents import session_key
 
 # Tasks whose answer is a new version of the selected text: shown as tracked changes, accepted hunk by hunk.
@@ -82,6 +83,8 @@ class Suggestion:
         self.result: dict = {}
         self.error = ""
         self.lints: list[Lint] | str | None = None  # a proofread's Harper lints (a message if Harper failed); None: not yet
+        self.plan: Plan | None = None  # a proofread's candidates for the model to weigh (app/proofing/)
+        self.scores: dict[str, float] | str | None = None  # their scores (why not, if scoring failed); None: not yet
 
     @property
     def running(self) -> bool:
@@ -96,6 +99,7 @@ class Suggestion:
         """Follow a new request from now on; events of the one before are dropped."""
         self.phase, self.request_id, self.ask = Phase.RUNNING, request_id, ask
         self.text, self.result, self.error, self.lints = "", {}, "", None
+        self.plan, self.scores = None, None
 
     @property
     def proofread(self) -> bool:
@@ -109,20 +113,53 @@ class Suggestion:
         self.lints = lints
         return True
 
+    def to_score(self) -> list[str]:
+        """The texts a proofread's candidates need scored, once its answer and Harper's lints are in (asked once;
+        empty when there is nothing to ask)."""
+        if not self.proofread or self.lints is None or self.plan is not None or self.phase not in (Phase.READY, Phase.STOPPED):
+            return []
+        self.plan = plan(self.ask.source, self._lints(), self.text)  # type: ignore[union-attr]
+        texts = self.plan.texts()
+        if not texts:
+            self.scores = {}
+        return texts
+
+    def scored(self, request_id: str, scores: list[float] | str) -> bool:
+        """The model's scores of `to_score()`'s texts (or why it could not score); False for a stale request."""
+        if request_id != self.request_id or self.plan is None:
+            return False
+        self.scores = dict(zip(self.plan.texts(), scores)) if isinstance(scores, list) else scores
+        return True
+
+    @property
+    def waiting(self) -> str:
+        """What a finished proofread still waits for before its review: "Harper", "the model's scores", or ""."""
+        if not self.proofread or not self.text.strip():
+            return ""
+        return "Harper" if self.lints is None else "the model's scores" if self.scores is None else ""
+
     def review(self) -> Review | None:
-        """The tracked changes to show; None when there are none, or while a proofread still waits for Harper."""
-        if not self.tracked or not self.text.strip() or (self.proofread and self.lints is None):
+        """The tracked changes to show; None when there are none, or while a proofread still waits (see `waiting`).
+
+        A proofread shows the candidates the model's scores support; when the model cannot score (a remote
+        server), Harper's fixes and the model's answer merged without scoring."""
+        if not self.tracked or not self.text.strip() or self.waiting:
             return None
         if not self.proofread:
             return Review(self.ask.source, self.text)  # type: ignore[union-attr]
-        lints = self.lints if isinstance(self.lints, list) else []
-        return Review(self.ask.source, changes=merge(self.ask.source, lints, self.text).hunks)  # type: ignore[union-attr]
+        if isinstance(self.scores, dict) and self.plan is not None:
+            return Review(self.ask.source, changes=self.plan.decide(self.scores).hunks)  # type: ignore[union-attr]
+        return Review(self.ask.source, changes=merge(self.ask.source, self._lints(), self.text).hunks)  # type: ignore[union-attr]
+
+    def _lints(self) -> list[Lint]:
+        return self.lints if isinstance(self.lints, list) else []
 
     @property
     def notes(self) -> list[str]:
         """What the writer should know about the answer: the worker's notes (a loop cut, an echo), Harper failing."""
         harper = [f"Harper could not check the text ({self.lints})."] if isinstance(self.lints, str) else []
-        return [*self.result.get("notes", []), *harper]
+        unscored = [f"The model could not weigh the corrections ({self.scores}); they are merged unweighed."] if isinstance(self.scores, str) else []
+        return [*self.result.get("notes", []), *harper, *unscored]
 
     def feed(self, request_id: str, text: str) -> bool:
         """Append streamed text; False (and nothing changes) for a request this suggestion no longer follows."""

@@ -72,6 +72,11 @@ class AssistantController(QObject):
         if self.suggestion.linted(request_id, lints) and self.suggestion.phase in (Phase.READY, Phase.STOPPED):
             self._show_outcome()
 
+    def _scored(self, request_id: str, event: Done | Error) -> None:
+        scores = event.result.get("scores", []) if isinstance(event, Done) else event.message
+        if self.suggestion.scored(request_id, scores) and self.suggestion.phase in (Phase.READY, Phase.STOPPED):
+            self._show_outcome()
+
     def _token(self, request_id: str, text: str) -> None:
         if self.suggestion.feed(request_id, text):
             self.panel.append(text)
@@ -95,11 +100,14 @@ class AssistantController(QObject):
             self.panel.set_phase(s.phase, False, s.error)
             return
         self.panel.set_text(s.text)
+        if texts := s.to_score():  # the proofread's candidates, weighed by the model before the review
+            request_id = s.request_id
+            self.worker.request("score", on_done=lambda event: self._scored(request_id, event), texts=texts)
         review = s.review()
         if review is not None:
             self.panel.show_review(review)
-        elif s.proofread and s.text.strip():
-            self.panel.set_phase(s.phase, False, "Checking with Harper…")
+        elif s.waiting:
+            self.panel.set_phase(s.phase, False, "Checking with Harper…" if s.waiting == "Harper" else "Weighing the corrections…")
             return
         note = " ".join([*s.notes, s.error or ("Stopped." if s.phase is Phase.STOPPED else "")]).strip()
         if s.can_accept:
