@@ -46,6 +46,14 @@ def held_key(path: Path | None) -> bytes | None:
     return next((key for home, key in _held.items() if where == home or home in where.parents), None)
 
 
+def key_from_line(line: str) -> bytes:
+    """The key a parent process sent as one line of hex on a pipe (ValueError when it is not one)."""
+    key = bytes.fromhex(line.strip())
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"a library key is {KEY_BYTES} bytes")
+    return key
+
+
 def is_encrypted(path: Path) -> bool:
     """Whether the file holds data and is not plain SQLite (SQLCipher's, or no database at all)."""
     try:

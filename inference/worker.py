@@ -315,7 +315,7 @@ def hold_key_line(home: Path, line: str) -> None:
     """Hold the key a client sent as the first line of stdin: on a pipe only the two processes see it, where a
     command line is shown by `ps` to every user of the machine."""
     try:
-        sqlfile.hold_key(home, bytes.fromhex(line.strip()))
+        sqlfile.hold_key(home, sqlfile.key_from_line(line))
     except ValueError:  # never log the line itself: it may be a key cut short
         log.warning("the library key sent on stdin is not %d bytes of hex; cache.db stays closed", sqlfile.KEY_BYTES)
 

@@ -282,3 +282,28 @@ def test_encryption_killed_after_its_commit_point_is_finished_by_the_next_open(h
     assert not library_key.read_marker(home).pending  # type: ignore[union-attr]
     assert all(sqlfile.is_encrypted(p) for p in rekey.library_files(home)) and not list(home.rglob(f"*{rekey.SUFFIX}"))
     assert _leaks(home) == []
+
+
+def test_commands_the_app_starts_get_its_key_on_stdin_and_leave_no_held_out_text(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                                 capsys) -> None:
+    from app.desk import compress_feed
+
+    assert main(["docs", "new", "--title", "Draft", "--home", str(home)]) == 0
+    assert "--key-on-stdin" not in compress_feed.compress_command("m.gguf", "Q8_0", str(home))
+    rekey.encrypt(home, PASS)
+    key = sqlfile.held_key(home)
+    assert key is not None
+    command = compress_feed.compress_command("m.gguf", "Q8_0", str(home))
+    assert "--key-on-stdin" in command and not any(key.hex() in part for part in command)
+    sqlfile.hold_key(home, None)
+    monkeypatch.setattr(sys, "stdin", _Lines(f"{key.hex()}\n"))
+    assert main(["docs", "list", "--key-on-stdin", "--home", str(home)]) == 0 and "Draft" in capsys.readouterr().out
+    sqlfile.hold_key(home, None)
+    monkeypatch.setattr(sys, "stdin", _Lines(f"{os.urandom(sqlfile.KEY_BYTES).hex()}\n"))
+    assert main(["docs", "list", "--key-on-stdin", "--home", str(home)]) == 1
+    assert "does not open this library" in capsys.readouterr().err and sqlfile.held_key(home) is None
+    held_out = compress_feed.held_out_path(home)
+    held_out.parent.mkdir(exist_ok=True)
+    held_out.write_text(SENTENCE)
+    compress_feed.forget_held_out(home)  # when a compression of an encrypted library ends
+    assert not held_out.exists()

@@ -101,3 +101,31 @@ def test_settings_encrypt_rekey_and_decrypt_the_open_library(qtbot, make_window,
     assert ok and said.startswith("Decrypted") and not library_key.is_encrypted(gui_home)
     assert window.editor.text() == SENTENCE
     assert any(SENTENCE.encode() in p.read_bytes() for p in gui_home.rglob("scriptorium.db*"))
+
+
+def test_the_app_unlocks_before_its_window_opens_or_quits(qtbot, home: Path) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.__main__ import _unlock
+
+    assert _unlock(home)  # a plain library: nothing asked
+    rekey.encrypt(home, PASS)
+    sqlfile.hold_key(home, None)
+
+    def answer(*texts: str | None) -> None:
+        """Type the first answer into the modal dialog; the rest follow, one per turn of its event loop."""
+        dialog = QApplication.activeModalWidget()
+        if texts[0] is None:
+            dialog.reject()  # Quit
+            return
+        dialog.fields[CURRENT].setText(texts[0])  # type: ignore[attr-defined]
+        dialog.ok.click()  # type: ignore[attr-defined]
+        if texts[1:]:
+            assert "does not open" in dialog.problem.text()  # type: ignore[attr-defined]
+            QTimer.singleShot(0, lambda: answer(*texts[1:]))
+
+    QTimer.singleShot(0, lambda: answer(None))
+    assert not _unlock(home) and sqlfile.held_key(home) is None
+    QTimer.singleShot(0, lambda: answer(OTHER, PASS))  # a wrong one: said, the dialog stays; then the right one
+    assert _unlock(home) and sqlfile.held_key(home) is not None

@@ -9,6 +9,7 @@ import sys
 
 from app.errors import UserError
 from app.store import library_key
+from inference import sqlfile
 
 ENV_PASSPHRASE = "SCRIPTORIUM_PASSPHRASE"  # the library's current passphrase, for scripts
 ENV_NEW_PASSPHRASE = "SCRIPTORIUM_NEW_PASSPHRASE"  # the new one, for `library encrypt` and `change-passphrase`
@@ -19,11 +20,19 @@ def add_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--passphrase-stdin", action="store_true",
                         help=f"read passphrases from stdin, one a line: the current one first, then a new one "
                              f"(else ${ENV_PASSPHRASE} / ${ENV_NEW_PASSPHRASE}, else asked on the terminal)")
+    # The app passes the key it holds to the commands it starts (compress) as one line of hex on their stdin.
+    parser.add_argument("--key-on-stdin", action="store_true", help=argparse.SUPPRESS)
 
 
 def unlock(args: argparse.Namespace) -> None:
     """When the library is encrypted, ask for its passphrase and hold its key; WrongPassphrase touches nothing."""
-    if library_key.is_locked(args.home):
+    if getattr(args, "key_on_stdin", False):
+        try:
+            key = sqlfile.key_from_line(sys.stdin.readline())
+        except ValueError as exc:
+            raise UserError("--key-on-stdin: the first line of stdin is no library key.") from exc
+        library_key.hold(args.home, key)
+    elif library_key.is_locked(args.home):
         library_key.unlock(args.home, current(args))
 
 

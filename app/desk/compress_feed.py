@@ -7,6 +7,8 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.store import library_key
+from inference import sqlfile
 from inference.compress.types import SWEEP_TYPES
 from inference.launch import module_command
 from inference.paths import private_dir, write_private
@@ -29,6 +31,7 @@ class FeedLine:
 def compress_command(model: str, qtype: str, home: str, text_file: Path | None = None) -> list[str]:
     """The command the model manager runs for Compress…"""
     cmd = [*module_command("app.cli"), "compress", model, "--type", qtype, "--progress-json", "--home", home]
+    cmd += ["--key-on-stdin"] if sqlfile.held_key(Path(home)) is not None else []  # the key itself: key_line, on stdin
     return cmd + ["--text-file", str(text_file)] if text_file else cmd
 
 
@@ -54,6 +57,12 @@ def held_out_text(home: Path, min_chars: int = MIN_HELD_OUT_CHARS, max_chars: in
     private_dir(path.parent)
     write_private(path, text)
     return path
+
+
+def forget_held_out(home: Path) -> None:
+    """After a compression of an encrypted library: its documents must not stay behind in a plain text file."""
+    if library_key.is_encrypted(home):
+        held_out_path(home).unlink(missing_ok=True)
 
 
 def held_out_path(home: Path) -> Path:

@@ -126,6 +126,14 @@ def check_unlocked(home: Path) -> None:
                             "SCRIPTORIUM_PASSPHRASE, --passphrase-stdin or ask on a terminal).")
 
 
+def hold(home: Path, key: bytes) -> None:
+    """Hold a key a parent process passed on (the app to a command it starts), once it matches the library's check."""
+    marker = read_marker(home)
+    if marker is None or marker.spec is None or not hmac.compare_digest(_check_of(key), marker.spec.check):
+        raise WrongPassphrase("The key given on stdin does not open this library; nothing was changed.")
+    sqlfile.hold_key(home, key)
+
+
 def unlock(home: Path, passphrase: str) -> None:
     """Derive the library's key from `passphrase` and hold it; WrongPassphrase (nothing touched) when it is not it."""
     marker = read_marker(home)

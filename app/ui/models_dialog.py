@@ -17,6 +17,7 @@ from app.desk.model_facts import describe
 from app.ui.discover_dialog import DiscoverDialog
 from app.ui.jobs import run_job
 from app.ui.progress import show_fraction
+from inference.client import key_line
 from inference.models import ModelInfo, Registry
 from inference.wire import LineBuffer
 
@@ -184,6 +185,8 @@ class ModelManager(QDialog):
         self.proc.finished.connect(self._compress_finished)
         self.proc.errorOccurred.connect(lambda err: self._compress_finished(-1, None) if err == QProcess.ProcessError.FailedToStart else None)
         self.proc.start(cmd[0], cmd[1:])
+        if secret := key_line(Path(self.home)):  # an encrypted library: the command opens it with the window's key
+            self.proc.write(secret)
 
     def _compress_refused(self, message: str) -> None:
         self.status.setText(f"Could not gather the held-out text: {message}")
@@ -220,6 +223,7 @@ class ModelManager(QDialog):
             self.status.setText(f"Compression stopped (exit code {code}); run `scriptorium compress` in a terminal to see why.")
         self.proc.deleteLater()
         self.proc = None
+        compress_feed.forget_held_out(Path(self.home))
         self._compress_ended()
         self.reload()
 
