@@ -104,8 +104,25 @@ def read_marker(home: Path) -> Marker | None:
 
 
 def write_marker(home: Path, marker: Marker) -> None:
-    """Replace library.json atomically (a kill leaves the old one or the new one, never half of either)."""
-    write_private(marker_path(home), marker.to_json())
+    """Replace library.json atomically and durably: a kill or a power cut leaves the old one or the new one, never
+    half of either, and files renamed after this call never reach the disk before it."""
+    path = marker_path(home)
+    write_private(path, marker.to_json())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    sync_dir(Path(home))
+
+
+def sync_dir(folder: Path) -> None:
+    """Flush a folder's entries (renames, new files) to the disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def is_encrypted(home: Path) -> bool:

@@ -17,7 +17,8 @@ from pathlib import Path
 from app.errors import StoreError
 from app.store import backups
 from app.store.db import DB_NAME
-from app.store.library_key import KeySpec, Marker, check_unlocked, is_encrypted, marker_path, read_marker, write_marker
+from app.store.library_key import (KeySpec, Marker, check_unlocked, is_encrypted, marker_path, read_marker, sync_dir,
+                                   write_marker)
 from inference import sqlfile
 from inference.paths import private_file
 
@@ -38,8 +39,8 @@ class Rekeyed:
     def sentence(self, done: str) -> str:
         said = f"{done}: {len(self.files)} file(s) ({', '.join(self.files)})."
         if self.left:
-            said += (f" {len(self.left)} damaged copie(s) set aside earlier were left as they were ({', '.join(self.left)}):"
-                     " delete them if they hold nothing you need.")
+            said += (f" Damaged copies set aside earlier were left as they were ({', '.join(self.left)}): delete them if "
+                     "they hold nothing you need.")
         return said
 
 
@@ -148,7 +149,10 @@ def _rename_into_place(home: Path, names: tuple[str, ...]) -> None:
 
 
 def _settle(home: Path, spec: KeySpec | None) -> None:
-    """The marker once every file is switched: the key's spec, or none at all for a plain library."""
+    """The marker once every file is switched (and the renames are on the disk): the key's spec, or none at all."""
+    for folder in (Path(home), backups.backup_dir(home)):
+        if folder.is_dir():
+            sync_dir(folder)
     if spec is None:
         marker_path(home).unlink(missing_ok=True)
     else:
