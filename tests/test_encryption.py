@@ -20,39 +20,18 @@ from app.store.backups import list_backups, take
 from app.store.recovery import CorruptDatabase
 from inference import sqlfile
 from inference.models import Registry
+from tests.encryption_helpers import OTHER, PASS, RARE, SENTENCE, no_key_held, snapshot  # noqa: F401 (fixture)
+from tests.encryption_helpers import files as _files
 
 ROOT = Path(__file__).resolve().parents[1]
-SENTENCE = "Quillfeather marmalade drifted over the velvet harbour at dusk."
-RARE = b"quillfeather"  # one word of it, as the full-text index keeps words (folded to lower case)
-PASS, OTHER = "correct horse battery staple", "tr0ub4dor&3"
 
 
-@pytest.fixture(autouse=True)
-def no_key_held(home: Path):
-    """Each test starts with no key held for its data directory, and leaves none behind."""
-    sqlfile.hold_key(home, None)
-    yield
-    sqlfile.hold_key(home, None)
-
-
-def _files(home: Path) -> list[Path]:
-    return sorted(p for p in home.rglob("*") if p.is_file())
-
-
-def _snapshot(home: Path) -> dict[str, tuple[bytes, int]]:
-    return {p.relative_to(home).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in _files(home)}
-
-
-def _cli(*argv: str, home: Path, env: dict[str, str] | None = None, monkeypatch: pytest.MonkeyPatch | None = None) -> int:
-    for name, value in (env or {}).items():
-        assert monkeypatch is not None
-        monkeypatch.setenv(name, value)
-    try:
+def _cli(*argv: str, home: Path, env: dict[str, str] | None = None) -> int:
+    """Run a command with these environment variables set for it alone (passphrases, as a script gives them)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
         return main([*argv, "--home", str(home)])
-    finally:
-        for name in env or {}:
-            assert monkeypatch is not None
-            monkeypatch.delenv(name)
 
 
 def _library_with_the_sentence(home: Path, tmp_path: Path, tiny_model: Path) -> None:
@@ -79,9 +58,9 @@ def _leaks(home: Path) -> list[str]:
 
 
 def test_an_encrypted_library_holds_no_byte_of_its_text_and_opens_again_with_its_passphrase(
-        home: Path, tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+        home: Path, tmp_path: Path, tiny_model: Path, capsys) -> None:
     _library_with_the_sentence(home, tmp_path, tiny_model)
-    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}, monkeypatch=monkeypatch) == 0
+    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}) == 0
     assert "Encrypted: 3 file(s)" in capsys.readouterr().out
     files = rekey.library_files(home)
     assert {p.name for p in files} >= {"scriptorium.db", "cache.db"} and any("backups" in p.parts for p in files)
@@ -95,10 +74,10 @@ def test_an_encrypted_library_holds_no_byte_of_its_text_and_opens_again_with_its
         open_db(home)
     capsys.readouterr()
     env = {"SCRIPTORIUM_PASSPHRASE": PASS}
-    assert _cli("docs", "show", "1", home=home, env=env, monkeypatch=monkeypatch) == 0
+    assert _cli("docs", "show", "1", home=home, env=env) == 0
     assert SENTENCE in capsys.readouterr().out
     sqlfile.hold_key(home, None)
-    assert _cli("corpus", "search", "quillfeather", "--json", home=home, env=env, monkeypatch=monkeypatch) == 0  # FTS5 under SQLCipher
+    assert _cli("corpus", "search", "quillfeather", "--json", home=home, env=env) == 0  # FTS5 under SQLCipher
     assert "Quillfeather" in capsys.readouterr().out
     db = open_db(home)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -108,17 +87,17 @@ def test_an_encrypted_library_holds_no_byte_of_its_text_and_opens_again_with_its
     assert _leaks(home) == []  # the -wal and -shm of the reopened library too
 
 
-def test_a_wrong_passphrase_is_a_clear_error_that_touches_nothing(home: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_a_wrong_passphrase_is_a_clear_error_that_touches_nothing(home: Path, capsys) -> None:
     assert main(["docs", "new", "--title", SENTENCE, "--home", str(home)]) == 0
-    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}, monkeypatch=monkeypatch) == 0
+    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}) == 0
     sqlfile.hold_key(home, None)
-    before = _snapshot(home)
+    before = snapshot(home)
     capsys.readouterr()
-    assert _cli("docs", "list", home=home, env={"SCRIPTORIUM_PASSPHRASE": OTHER}, monkeypatch=monkeypatch) == 1
+    assert _cli("docs", "list", home=home, env={"SCRIPTORIUM_PASSPHRASE": OTHER}) == 1
     assert "That passphrase does not open this library; nothing was changed" in capsys.readouterr().err
     assert main(["docs", "list", "--home", str(home)]) == 1  # no passphrase, no terminal to ask on
     assert "--passphrase-stdin" in capsys.readouterr().err
-    assert _snapshot(home) == before  # every file's bytes and mtime
+    assert snapshot(home) == before  # every file's bytes and mtime
     assert sqlfile.held_key(home) is None
 
 
@@ -127,15 +106,15 @@ def test_decrypt_and_change_passphrase_round_trip(home: Path, monkeypatch: pytes
     db = open_db(home)
     save_body(db, 1, SENTENCE, "save")
     db.close()
-    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}, monkeypatch=monkeypatch) == 0
+    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}) == 0
     sqlfile.hold_key(home, None)
     monkeypatch.setattr(sys, "stdin", _Lines(f"{PASS}\n{OTHER}\n"))  # --passphrase-stdin: the current, then the new
     assert main(["library", "change-passphrase", "--passphrase-stdin", "--home", str(home)]) == 0
     sqlfile.hold_key(home, None)
-    assert _cli("docs", "list", home=home, env={"SCRIPTORIUM_PASSPHRASE": PASS}, monkeypatch=monkeypatch) == 1
+    assert _cli("docs", "list", home=home, env={"SCRIPTORIUM_PASSPHRASE": PASS}) == 1
     assert _leaks(home) == []
     capsys.readouterr()
-    assert _cli("library", "decrypt", home=home, env={"SCRIPTORIUM_PASSPHRASE": OTHER}, monkeypatch=monkeypatch) == 0
+    assert _cli("library", "decrypt", home=home, env={"SCRIPTORIUM_PASSPHRASE": OTHER}) == 0
     assert "Decrypted" in capsys.readouterr().out
     assert not (home / library_key.MARKER).exists()
     assert all(not sqlfile.is_encrypted(p) for p in rekey.library_files(home))
@@ -161,15 +140,14 @@ class _Lines:
         return False
 
 
-def test_the_worker_reads_and_writes_cache_db_under_the_key(home: Path, tmp_path: Path, tiny_model: Path,
-                                                             monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_the_worker_reads_and_writes_cache_db_under_the_key(home: Path, tmp_path: Path, tiny_model: Path, capsys) -> None:
     _library_with_the_sentence(home, tmp_path, tiny_model)
-    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}, monkeypatch=monkeypatch) == 0
+    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}) == 0
     sqlfile.hold_key(home, None)
     capsys.readouterr()
     env = {"SCRIPTORIUM_PASSPHRASE": PASS}
     # A new worker finds the state the first one saved (before encryption) in the now encrypted cache.db ...
-    assert _cli("write", "continue", "--doc", "1", "--max-tokens", "4", "--json", home=home, env=env, monkeypatch=monkeypatch) == 0
+    assert _cli("write", "continue", "--doc", "1", "--max-tokens", "4", "--json", home=home, env=env) == 0
     stats = json.loads(capsys.readouterr().out)["stats"]
     assert stats["cache"] == "disk" and stats["tokens_reused"] > 0
     assert sqlfile.is_encrypted(home / "cache.db") and _leaks(home) == []
@@ -192,9 +170,9 @@ def test_the_worker_command_line_never_carries_the_key(home: Path) -> None:
     assert key_line(home) == f"{key.hex()}\n".encode()
 
 
-def test_backups_stay_encrypted_and_restore_under_the_key(home: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_backups_stay_encrypted_and_restore_under_the_key(home: Path, capsys) -> None:
     assert main(["docs", "new", "--title", "Draft", "--home", str(home)]) == 0
-    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}, monkeypatch=monkeypatch) == 0
+    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}) == 0
     db = open_db(home)
     save_body(db, 1, SENTENCE, "save")
     backup = take(db.conn, home, "before-restore")
@@ -205,16 +183,16 @@ def test_backups_stay_encrypted_and_restore_under_the_key(home: Path, monkeypatc
         sqlite3.connect(backup.path).execute("SELECT count(*) FROM documents").fetchone()
     sqlfile.hold_key(home, None)
     env = {"SCRIPTORIUM_PASSPHRASE": PASS}
-    assert _cli("library", "restore-backup", backup.name, home=home, env=env, monkeypatch=monkeypatch) == 0
+    assert _cli("library", "restore-backup", backup.name, home=home, env=env) == 0
     capsys.readouterr()
     assert main(["docs", "show", "1", "--home", str(home)]) == 0  # the key is held since the restore
     assert SENTENCE in capsys.readouterr().out
     assert sqlfile.is_encrypted(home / "scriptorium.db") and _leaks(home) == []
 
 
-def test_a_damaged_encrypted_library_is_set_aside_and_its_backup_offered(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_damaged_encrypted_library_is_set_aside_and_its_backup_offered(home: Path) -> None:
     assert main(["docs", "new", "--title", "Draft", "--home", str(home)]) == 0  # the day's backup
-    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}, monkeypatch=monkeypatch) == 0
+    assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}) == 0
     path = home / "scriptorium.db"
     data = bytearray(path.read_bytes())
     data[4096 + 100: 4096 + 200] = os.urandom(100)  # a page whose HMAC no longer matches
@@ -231,18 +209,18 @@ def test_a_damaged_encrypted_library_is_set_aside_and_its_backup_offered(home: P
     assert sqlfile.is_encrypted(path)
 
 
-def test_encrypt_refuses_while_another_process_has_the_library_open(home: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+def test_encrypt_refuses_while_another_process_has_the_library_open(home: Path, capsys) -> None:
     assert main(["docs", "new", "--title", "Draft", "--home", str(home)]) == 0
     assert main(["docs", "list", "--home", str(home)]) == 0  # the day's backup, before the snapshot
     code = f"import sqlite3, sys; c = sqlite3.connect({str(home / 'scriptorium.db')!r}); c.execute('SELECT 1 FROM documents').fetchall(); print('open', flush=True); sys.stdin.read()"
     holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
-        before = _snapshot(home)
+        before = snapshot(home)
         capsys.readouterr()
-        assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}, monkeypatch=monkeypatch) == 1
+        assert _cli("library", "encrypt", home=home, env={"SCRIPTORIUM_NEW_PASSPHRASE": PASS}) == 1
         assert "in use by another Scriptorium" in capsys.readouterr().err
-        assert _snapshot(home) == before and not (home / library_key.MARKER).exists()
+        assert snapshot(home) == before and not (home / library_key.MARKER).exists()
     finally:
         holder.communicate("")
 
@@ -256,9 +234,9 @@ def _killed_rekey(home: Path, stage: str) -> None:
 def test_encryption_killed_before_its_commit_point_leaves_the_old_files_as_they_were(home: Path) -> None:
     assert main(["docs", "new", "--title", SENTENCE, "--home", str(home)]) == 0
     assert main(["docs", "list", "--home", str(home)]) == 0  # the day's backup: two files to encrypt
-    before = {name: data for name, (data, _) in _snapshot(home).items()}
+    before = {name: data for name, (data, _) in snapshot(home).items()}
     _killed_rekey(home, "before-commit")  # one file written to its .rekey, then SIGKILL
-    after = {name: data for name, (data, _) in _snapshot(home).items()}
+    after = {name: data for name, (data, _) in snapshot(home).items()}
     # SQLite's own -wal (empty) and -shm of the connection the kill cut off, and the cut-off .rekey, are new.
     assert {n: d for n, d in after.items() if not n.endswith((rekey.SUFFIX, "-shm", "-wal"))} == before
     assert all(d == b"" for n, d in after.items() if n.endswith("-wal"))
@@ -269,7 +247,7 @@ def test_encryption_killed_before_its_commit_point_leaves_the_old_files_as_they_
     db.close()
 
 
-def test_encryption_killed_after_its_commit_point_is_finished_by_the_next_open(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encryption_killed_after_its_commit_point_is_finished_by_the_next_open(home: Path) -> None:
     assert main(["docs", "new", "--title", SENTENCE, "--home", str(home)]) == 0
     assert main(["docs", "list", "--home", str(home)]) == 0  # the day's backup: two files to encrypt
     _killed_rekey(home, "after-commit")  # the marker names the new files, the first one renamed, then SIGKILL

@@ -12,21 +12,8 @@ from app.desk import encryption
 from app.store import library_key, rekey
 from app.ui.passphrase_dialog import AGAIN, CURRENT, NEW, unlock_dialog
 from inference import sqlfile
+from tests.encryption_helpers import OTHER, PASS, SENTENCE, no_key_held, snapshot  # noqa: F401 (fixture)
 from tests.gui_helpers import gui_home, make_window  # noqa: F401 (fixtures)
-
-SENTENCE = "Quillfeather marmalade drifted over the velvet harbour at dusk."
-PASS, OTHER = "correct horse battery staple", "tr0ub4dor&3"
-
-
-@pytest.fixture(autouse=True)
-def no_key_held(home: Path):
-    sqlfile.hold_key(home, None)
-    yield
-    sqlfile.hold_key(home, None)
-
-
-def _snapshot(home: Path) -> dict[str, tuple[bytes, int]]:
-    return {p.relative_to(home).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(home.rglob("*")) if p.is_file()}
 
 
 def test_the_start_asks_for_the_passphrase_and_a_wrong_one_touches_nothing(qtbot, home: Path) -> None:
@@ -37,7 +24,7 @@ def test_the_start_asks_for_the_passphrase_and_a_wrong_one_touches_nothing(qtbot
     db.close()
     rekey.encrypt(home, PASS)
     sqlfile.hold_key(home, None)  # as a new start finds it
-    before = _snapshot(home)
+    before = snapshot(home)
     dialog = unlock_dialog(home)
     qtbot.addWidget(dialog)
     dialog.open()
@@ -45,7 +32,7 @@ def test_the_start_asks_for_the_passphrase_and_a_wrong_one_touches_nothing(qtbot
     dialog.ok.click()
     assert "does not open this library" in dialog.problem.text() and dialog.isVisible()
     assert dialog.fields[CURRENT].text() == "" and sqlfile.held_key(home) is None
-    assert _snapshot(home) == before  # bytes and mtimes
+    assert snapshot(home) == before  # bytes and mtimes
     dialog.fields[CURRENT].setText(PASS)
     dialog.ok.click()
     assert dialog.result() == QDialog.DialogCode.Accepted and sqlfile.held_key(home) is not None
