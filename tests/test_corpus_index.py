@@ -74,6 +74,15 @@ def test_position_map_round_trips() -> None:
     assert (unpack_starts(pack_starts(starts)) == starts).all()
 
 
+def test_position_map_round_trips_steps_past_a_byte_read_in_part() -> None:
+    # Gaps of 255 characters and more between token starts are the map's exceptions.
+    body = "".join(f"w{i}" + " " * gap for i, gap in enumerate([0, 254, 255, 3, 1000, 70000, 2, 300]))
+    starts = build_shadow(body, FOLD).starts
+    assert (unpack_starts(pack_starts(starts)) == starts).all()
+    for upto in range(len(starts) + 2):
+        assert unpack_starts(pack_starts(starts), upto).tolist() == starts[: upto + 1].tolist()
+
+
 @pytest.mark.parametrize("query, match", [
     ("光疑是", '"光 疑 是"'),
     ("說", '"说"'),

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 from sqlite_utils import Database
 
-from app.corpus.occurrences import first_spans, occurrences
+from app.corpus.occurrences import Span, first_spans, occurrences
 from app.corpus.query import Phrase, parse, phrases
 from app.corpus.records import Hit, TextRecord
 from app.corpus.store import (
@@ -81,16 +81,27 @@ def find_all(db: Database, query: str, corpus: str | int | None = None, filters:
 
     Occurrences of one phrase do not overlap (as str.count counts); those of different phrases (a OR b) may.
     """
+    matching, spans = _spans(db, query, corpus, filters)
+    titles = _Titles(db, matching)
+    for text_id, start, end in itertools.islice(spans, limit):
+        yield Hit(text_id, start, end, title=titles[text_id])
+
+
+def find_spans(db: Database, query: str, corpus: str | int | None = None, filters: TextFilter | None = None,
+               limit: int | None = None) -> Iterator[Span]:
+    """The (text id, start, end) of find_all's hits, without their titles (a concordance reads them with the texts)."""
+    return itertools.islice(_spans(db, query, corpus, filters)[1], limit)
+
+
+def _spans(db: Database, query: str, corpus: str | int | None, filters: TextFilter | None) -> tuple[list[int], Iterator[Span]]:
+    """The ids of the texts a query matches, in id order, and its occurrences in them."""
     parsed = parse(query, fold_of(db))
     match, (where, params) = parsed.to_match(), filter_sql(resolve_corpus(db, corpus), filters)
     sql = f"SELECT texts.id {_matching(where)} ORDER BY texts_fts.rowid"
     matching = [row[0] for row in _execute(db, sql, [match, *params])]
     # A lone phrase with no filter needs no list of texts: every text where the index has it matches.
     texts = None if isinstance(parsed, Phrase) and where == "1 = 1" else matching
-    titles = _Titles(db, matching)
-    spans = occurrences(db, phrases(parsed), texts, matching)
-    for text_id, start, end in itertools.islice(spans, limit):
-        yield Hit(text_id, start, end, title=titles[text_id])
+    return matching, occurrences(db, phrases(parsed), texts, matching)
 
 
 def sync_manuscript(db: Database) -> int:
