@@ -12,7 +12,7 @@ LLAMA_WHEELS := .cache/wheels/llama-$(LLAMA_FLAGS_HASH)
 STAMP := $(VENV)/.installed-$(LLAMA_FLAGS_HASH)
 QPA ?= offscreen
 
-.PHONY: install run test test-fast fuzz soak model bench screenshots clean gpu-llama package package-smoke
+.PHONY: install run test test-fast fuzz soak model bench screenshots clean gpu-llama gpu-carry gpu-check package package-smoke
 
 install: $(STAMP)
 
@@ -78,6 +78,16 @@ package-smoke:
 # On a machine with CUDA: rebuild the same sdist with every layer offloadable to the GPU.
 gpu-llama: install
 	CMAKE_ARGS="-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 $(LLAMA_CMAKE_ARGS)" $(PIP) install --no-cache-dir --force-reinstall --no-deps llama-cpp-python==$(LLAMA_VERSION)
+
+# What the GPU machine (no network) needs, in .gpu_carry/: wheels, a slim llama-cpp-python sdist, the embedded
+# model in parts of at most 52 MB and its tokens. Then the device calls in packaging/gpu_check.sh's header.
+gpu-carry: install
+	PY=$(PY) LLAMA_VERSION=$(LLAMA_VERSION) bash packaging/gpu_carry.sh
+
+# On the GPU machine, from the repository root: bench gpu end to end in under 8 minutes, results in $$OUT.
+# GPU_CHECK_DRY=1 runs the same script on the CPU (bench gpu --device cpu --tiny).
+gpu-check:
+	bash packaging/gpu_check.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

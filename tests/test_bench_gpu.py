@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,24 +19,36 @@ from inference.bench import gpu, gpu_models
 from inference.bench.gpu_report import targets
 
 
-def _args(tmp_path: Path, **overrides) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    gpu.add_arguments(parser)
-    argv = ["--device", "cpu", "--tiny", "--out", str(tmp_path / "out")]
-    for key, value in overrides.items():
-        argv += [f"--{key.replace('_', '-')}", value] if value is not True else [f"--{key.replace('_', '-')}"]
-    return parser.parse_args(argv)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _carry(folder: Path, parts: list[bytes]) -> Path:
+    """A carry folder as make gpu-carry lays it out, with a small stand-in file split in parts."""
+    (folder / "model").mkdir(parents=True)
+    (folder / "meta").mkdir()
+    names = [f"gemma.gguf.part{i:02d}" for i in range(len(parts))]
+    for name, data in zip(names, parts):
+        (folder / "model" / name).write_bytes(data)
+    (folder / "meta" / "parts.txt").write_text("\n".join(names) + "\n")
+    (folder / "meta" / "model.sha256").write_text(hashlib.sha256(b"".join(parts)).hexdigest() + "\n")
+    return folder
 
 
 @pytest.fixture(scope="module")
-def tiny_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
-    out = tmp_path_factory.mktemp("bench-gpu")
-    threads = torch.get_num_threads()
-    try:
-        assert gpu.run(_args(out)) == 0
-    finally:
-        torch.set_num_threads(threads)
-    return json.loads((out / "out" / "bench-gpu.json").read_text()), (out / "out" / "bench-gpu.md").read_text()
+def dry_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """packaging/gpu_check.sh as the GPU machine runs it, in its dry mode: bench gpu --device cpu --tiny."""
+    tmp = tmp_path_factory.mktemp("gpu-check")
+    carry = _carry(tmp / "carry", [os.urandom(1000), os.urandom(1000), os.urandom(17)])
+    env = {**os.environ, "GPU_CHECK_DRY": "1", "GPU_CHECK_CARRY": str(carry), "OUT": str(tmp / "out"), "PY": sys.executable}
+    done = subprocess.run(["bash", "packaging/gpu_check.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return tmp / "out", done
+
+
+@pytest.fixture(scope="module")
+def tiny_result(dry_run: tuple[Path, subprocess.CompletedProcess]) -> tuple[dict, str]:
+    out, done = dry_run
+    assert done.returncode == 0, done.stdout + done.stderr + (out / "bench.log").read_text()
+    return json.loads((out / "bench-gpu.json").read_text()), (out / "bench-gpu.md").read_text()
 
 
 def _positive(value: float) -> bool:
@@ -86,6 +102,37 @@ def test_what_does_not_fit_is_skipped_with_its_arithmetic() -> None:
     assert 35e9 < gpu_models.weight_bytes(args, "int4") < 40e9
     rows = [{"model": "70b", "precision": "int4", "bandwidth_fraction": 0.71}]
     assert targets(rows)[0]["met"] is True and targets(rows)[1]["measured"] is None
+
+
+def test_the_gpu_script_reassembles_the_model_and_keeps_to_its_clock(dry_run: tuple[Path, subprocess.CompletedProcess]) -> None:
+    out, done = dry_run
+    log = (out / "gpu-check.log").read_text()
+    assert "model: reassembled from 3 parts, sha256 ok" in log
+    assert "wheels: none in" in log and "llama.cpp: skipped (no sdist" in log
+    assert "bench gpu: exit 0" in log and (out / "device.txt").is_file()
+    seconds = int(log.strip().splitlines()[-1].split("done in ")[1].rstrip("s"))
+    assert seconds < 460  # the script's own limit, under the 8 minutes of the device call
+    assert len(list(out.iterdir())) <= 8  # the device tool returns at most 8 files
+
+
+def _check_carry(carry: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "packaging/gpu_carry.sh", "--check"], cwd=ROOT, env={**os.environ, "GPU_CARRY": str(carry)},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_carry_check_refuses_a_call_over_64_mib(tmp_path: Path) -> None:
+    carry = _carry(tmp_path / "carry", [b"x" * 1000])
+    assert _check_carry(carry).returncode == 0
+    with open(carry / "model" / "gemma.gguf.part01", "wb") as f:
+        f.truncate(70 * 2**20)  # sparse: the check counts apparent bytes, as the device tool does
+    done = _check_carry(carry)
+    assert done.returncode != 0 and "over the device tool's 64 MiB: " in done.stdout
+
+
+@pytest.mark.skipif(not (ROOT / ".gpu_carry" / "meta" / "parts.txt").is_file(), reason="no .gpu_carry here (make gpu-carry prepares it)")
+def test_the_prepared_carry_fits_every_device_call() -> None:
+    done = _check_carry(ROOT / ".gpu_carry")
+    assert done.returncode == 0, done.stdout
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")

@@ -56,14 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    gguf = args.gguf or _registry_model(args)
+    if args.write_tokens:  # needs only the tokenizer: prepared on any machine, carried to the GPU one
+        write_tokens(gguf, args.write_tokens)
+        return 0
     if args.device == "cuda" and not torch.cuda.is_available():
         print("bench gpu needs a CUDA GPU, and torch sees none here (torch "
               f"{torch.__version__}). To check the pipeline on the CPU: scriptorium bench gpu --device cpu --tiny", file=sys.stderr)
         return 2
-    gguf = args.gguf or _registry_model(args)
-    if args.write_tokens:
-        write_tokens(gguf, args.write_tokens)
-        return 0
     result = bench(args, gguf)
     text = table(result)
     print(text)
@@ -87,7 +87,7 @@ def bench(args: argparse.Namespace, gguf: Path | None) -> dict:
     bandwidth = copy_bandwidth(device, copy_bytes)
     meter = EnergyMeter(device)
     use_file = gguf is not None and not args.tiny
-    tokens = token_sets(args.tokens, gguf if use_file else None, plan.prompt_tokens, args.tiny)
+    tokens = token_sets(args.tokens if use_file else None, gguf if use_file else None, plan.prompt_tokens, args.tiny)
     result = {"bench": "gpu", "date": time.strftime("%Y-%m-%d", time.gmtime()), "device": _device_name(device),
               "torch": torch.__version__, "tiny": args.tiny, "copy_bytes": copy_bytes, "bandwidth_bytes_per_s": bandwidth,
               "energy_method": meter.method, "prompt_tokens": plan.prompt_tokens, "rows": [],
@@ -161,7 +161,11 @@ def _llama_section(gguf: Path | None, tokens: TokenSets, left) -> dict:
     """llama.cpp with every layer on the GPU, on the embedded GGUF, where this interpreter's llama_cpp has CUDA."""
     from inference.bench.gpu_llama import measure_llama
 
-    return measure_llama(gguf, tokens, left())
+    try:
+        return measure_llama(gguf, tokens, left())
+    except (RuntimeError, ValueError, OSError) as exc:  # the rows above are kept whatever llama.cpp does
+        log.exception("bench gpu: llama.cpp failed")
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def _registry_model(args: argparse.Namespace) -> Path | None:

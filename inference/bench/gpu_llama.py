@@ -55,3 +55,32 @@ def measure_llama(gguf: Path | None, tokens: TokenSets, left_s: float) -> dict:
     return {"build": f"llama-cpp-python {llama_cpp.__version__}", "model": gguf.name, "prompt_tokens": len(prompt),
             "ttft_ms": statistics.median(ttft[1:]) * 1000, "decode_tps": statistics.median(decode[1:]),
             "other_shapes": "not measured (8B- and 70B-shaped rows are random tensors with no GGUF file)"}
+
+
+def main() -> int:
+    """python -m inference.bench.gpu_llama: the llama.cpp section alone, after the CUDA build (packaging/gpu_check.sh)."""
+    import argparse
+    import json
+    import sys
+
+    from inference.bench.gpu_report import llama_text
+    from inference.bench.gpu_tokens import token_sets
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--gguf", type=Path, required=True)
+    parser.add_argument("--tokens", type=Path, help="token ids written by bench gpu --write-tokens")
+    parser.add_argument("--budget-s", type=float, default=NEED_S)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    result = {"bench": "gpu-llama", **measure_llama(args.gguf, token_sets(args.tokens, args.gguf, 512, False), args.budget_s)}
+    print(llama_text(result))
+    line = json.dumps(result)
+    print(line)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "bench-gpu-llama.json").write_text(line + "\n", encoding="utf-8")
+    return 0 if "skipped" not in result else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -47,7 +47,7 @@ def table(result: dict) -> str:
     for t in result["targets"]:
         got = "not run" if t["measured"] is None else f"{100 * t['measured']:.1f}% — {'met' if t['met'] else 'missed'}"
         lines.append(f"- target {t['model']} {t['precision']} ≥ {100 * t['target']:.0f}% of the bandwidth limit: {got}")
-    lines += ["", _skip_text(result["skip"]), "", _llama_text(result["llama_cpp"])]
+    lines += ["", _skip_text(result["skip"]), "", llama_text(result["llama_cpp"])]
     return "\n".join(lines)
 
 
@@ -63,7 +63,7 @@ def _skip_text(s: dict) -> str:
             f"same tokens as plain: skip {s['same_tokens']['skip']}, auto {s['same_tokens']['auto']}.")
 
 
-def _llama_text(s: dict) -> str:
+def llama_text(s: dict) -> str:
     if "skipped" in s or "error" in s:
         return f"llama.cpp CUDA: not measured — {s.get('skipped') or s.get('error')}"
     return (f"llama.cpp CUDA ({s['build']}), {s['model']}, every layer offloaded: decode {s['decode_tps']:.1f} tok/s, "
