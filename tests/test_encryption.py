@@ -285,3 +285,13 @@ def test_commands_the_app_starts_get_its_key_on_stdin_and_leave_no_held_out_text
     held_out.write_text(SENTENCE)
     compress_feed.forget_held_out(home)  # when a compression of an encrypted library ends
     assert not held_out.exists()
+
+
+def test_a_worker_given_a_bad_key_line_keeps_its_caches_in_memory_and_never_logs_the_line(home: Path, caplog) -> None:
+    from inference.worker import hold_key_line
+
+    hold_key_line(home, "0123456789abcdef-not-a-key\n")
+    assert sqlfile.held_key(home) is None and "not-a-key" not in caplog.text and "cache.db" in caplog.text
+    key = os.urandom(sqlfile.KEY_BYTES)
+    hold_key_line(home, key.hex() + "\n")
+    assert sqlfile.held_key(home / "cache.db") == key
