@@ -317,7 +317,8 @@ def hold_key_line(home: Path, line: str) -> None:
     try:
         sqlfile.hold_key(home, sqlfile.key_from_line(line))
     except ValueError:  # never log the line itself: it may be a key cut short
-        log.warning("the library key sent on stdin is not %d bytes of hex: cache.db stays closed, session caches stay in memory", sqlfile.KEY_BYTES)
+        log.warning("the library key sent on stdin is not %d bytes of hex: cache.db stays closed, session caches "
+                    "stay in memory", sqlfile.KEY_BYTES)
 
 
 def main(argv: list[str] | None = None) -> int:
