@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # Room kept free beyond the prompt and the answer: chat templates add a few tokens we cannot count in advance.
 CONTEXT_MARGIN = 16
 _SAMPLING = SamplingParams()
-SPECULATIVE_MODES = ("off", "auto", "lookup")  # and draft:MODEL
+SPECULATIVE_MODES = ("off", "auto", "lookup", "skip")  # and draft:MODEL; skip: the torch engine's layer-skipping drafts
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class GenerateParams:
         if self.stop is not None and not (isinstance(self.stop, list) and all(isinstance(s, str) and s for s in self.stop)):
             raise BadRequest(f"stop must be a list of non-empty strings, not {self.stop!r}.")
         if self.speculative not in SPECULATIVE_MODES and not (self.speculative.startswith("draft:") and len(self.speculative) > 6):
-            raise BadRequest(f"Unknown speculative mode {self.speculative!r}; use off, auto, lookup or draft:MODEL.")
+            raise BadRequest(f"Unknown speculative mode {self.speculative!r}; use off, auto, lookup, skip or draft:MODEL.")
         self.story()  # refuses malformed notes
         if self.raw_prompt is None:
             try:

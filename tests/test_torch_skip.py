@@ -148,3 +148,25 @@ def test_skip_speculation_on_the_embedded_model_equals_plain_greedy(embedded_mod
     skip = frozenset({4, 8, 12})  # the search itself is tested on the tiny models; here the arithmetic of the real one
     ids, stats = speculative(model, prompt, 16, skip)
     assert ids == plain(model, prompt, 16) and stats.drafted_tokens > 0
+
+
+def test_skip_speculation_continues_the_engines_decoder_and_keeps_its_cache_true() -> None:
+    from inference.backends.torch_decode import Decoder
+    from inference.backends.torch_skip import SkipSpeculation
+
+    model = tiny("gemma3")
+    decoder = Decoder(model, 256, torch.float32, use_graph=False)
+    prompt = [1, 17, 42, 5, 60, 8, 21, 33, 9, 70, 11]
+    logits, _ = decoder.prefill(prompt)
+    reference = [int(logits.argmax())]
+    while len(reference) < 40:
+        reference.append(int(decoder.step(reference[-1]).argmax()))
+    reference = reference[: next((i for i, t in enumerate(reference) if t == END), 40)]
+    decoder.reset()
+    logits, _ = decoder.prefill(prompt)
+    spec = SkipSpeculation(model, lambda t: t == END, 256)
+    spec.adopt_skip(frozenset({2, 4}))
+    stats = GenerationStats(prompt_tokens=len(prompt))
+    ids = list(spec.generate(decoder.tokens, logits, SamplingParams(max_tokens=40, temperature=0.0), stats, RequestContext(speculative="skip")))
+    assert ids == reference and stats.drafted_tokens > 0
+    assert decoder.tokens == (prompt + ids)[: len(decoder.tokens)] and len(decoder.tokens) >= len(prompt) + len(ids) - 1

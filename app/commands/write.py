@@ -24,7 +24,7 @@ from inference.engine import GenerateParams
 from inference.protocol import Done, Error, ErrorCode, Progress, Token, WorkerError
 from inference.tasks import TASKS
 
-SPECULATIVE_HELP = "off, auto (measure and decide), lookup (n-grams from the prompt) or draft:MODEL"
+SPECULATIVE_HELP = "off, auto (measure and decide), lookup (n-grams from the prompt), skip (the torch engine drafts with layers skipped) or draft:MODEL"
 
 
 def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:

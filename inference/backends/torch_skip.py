@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -100,6 +100,12 @@ class TorchTarget:
         self.n_tokens = 0
         for start in range(0, len(prompt), chunk):
             self.decode(prompt[start : start + chunk])
+
+    def resume(self, n_tokens: int, last_logits: torch.Tensor) -> None:
+        """Continue a sequence another reader put in the cache: n_tokens positions, the last one's logits [V]."""
+        self.n_tokens = n_tokens
+        self._logits = last_logits[None]
+        self._argmax = [int(last_logits.argmax())]
 
     def logits(self, i: int) -> np.ndarray:
         assert self._logits is not None, "decode first"
@@ -268,3 +274,44 @@ def _choice(skip: frozenset[int], alpha: float, costs: StepCosts, sample: int, e
     draft_cost = costs.draft(skip) / costs.full if costs.full > 0 else 1.0
     k, gain = predicted_speedup(alpha, draft_cost)
     return SkipChoice(skip, alpha, draft_cost, gain, k, sample, evaluated)
+
+
+# -- the engine's side: mode `skip` over a live decoder ------------------------------------------------------
+class SkipSpeculation:
+    """Mode `skip` for the torch backend: one target, drafter and controller per loaded model, over its Decoder's cache.
+
+    `adopt_skip` takes the skip set (torch_skip_store.skip_set_for: stored, or searched once on the user's text);
+    `generate` continues a prefilled prompt through inference.speculative's loop, so the adaptive controller
+    measures what verifying costs here and turns drafting off (k = 0) where it does not pay.
+    """
+
+    def __init__(self, model: Transformer, is_end: Callable[[int], bool], n_ctx: int) -> None:
+        from inference.speculative import Controller
+
+        self.target = TorchTarget(model, is_end, n_ctx, graphs=model.tok_embeddings.weight.device.type == "cuda")
+        self.controller = Controller()
+        self.drafter: SkipDrafter | None = None
+
+    def adopt_skip(self, skip: frozenset[int]) -> None:
+        """Draft with these layers skipped from now on (an empty set: nothing to gain, `skip` decodes plainly)."""
+        self.drafter = SkipDrafter(self.target, skip) if skip else None
+
+    def generate(self, decoder_tokens: list[int], last_logits: torch.Tensor, params, stats, context) -> Iterator[int]:
+        """Greedy tokens after a prompt the decoder has just read (its tokens and last logits); keeps decoder_tokens true.
+
+        The decoder's list says which positions of the cache hold which tokens: after speculation it holds the
+        prompt and every emitted token the target evaluated, so the next request's prefix reuse stays exact.
+        """
+        from inference.speculative import speculative_decode
+
+        assert self.drafter is not None, "adopt_skip first"
+        prompt = list(decoder_tokens)
+        self.target.resume(len(prompt), last_logits)
+        stats.speculative = self.drafter.name
+        history = list(prompt)
+        try:
+            for token in speculative_decode(self.target, self.controller, prompt, self.drafter, params, stats, context):
+                history.append(token)
+                yield token
+        finally:
+            decoder_tokens[:] = history[: self.target.n_tokens]
