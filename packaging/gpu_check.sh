@@ -20,6 +20,7 @@
 # Then give_back. What comes back: bench-gpu.md, bench-gpu.json, gpu-check.log, bench.log, device.txt, and,
 # when the clock allowed the llama.cpp CUDA build, llama.log and bench-gpu-llama.json.
 #
+# GPU_CHECK_LLAMA_PARALLEL=1 builds llama.cpp beside the benchmark instead of after it (see below).
 # Order: wheels installed from .gpu_carry/wheels into /tmp/site (never the network; the device's own torch);
 # the GGUF reassembled and checked against its SHA-256; the device's facts; `python3 -m inference.bench.gpu`
 # under a time budget; last, the llama.cpp CUDA build from the carried sdist (the flags of `make gpu-llama`)
@@ -33,6 +34,9 @@ START=$(date +%s)
 LIMIT_S=${GPU_CHECK_LIMIT_S:-460}       # the whole script, under the 8 minutes it is allowed
 BENCH_BUDGET_S=${BENCH_BUDGET_S:-300}   # bench gpu starts no row after this
 LLAMA_NEED_S=${LLAMA_NEED_S:-240}       # a CUDA build of llama.cpp on 16 cores, then its measurement
+# 1: build llama.cpp during the torch benchmark (nice 19, 12 of the 16 cores) instead of after it, when the clock
+# would otherwise skip it; the log says so, since the rows then share the CPU with a compiler.
+LLAMA_PARALLEL=${GPU_CHECK_LLAMA_PARALLEL:-0}
 CARRY=${GPU_CHECK_CARRY:-.gpu_carry}
 DRY=${GPU_CHECK_DRY:-0}
 OUT=${OUT:-/tmp/gpu-check}
@@ -96,6 +100,19 @@ fi
 } > "$OUT/device.txt"
 say "device: $(head -2 "$OUT/device.txt" | tail -1)"
 
+SDIST=$(ls "$CARRY"/llama/llama_cpp_python-*.tar.gz 2>/dev/null | head -1)
+build_llama() {  # seconds allowed, parallel jobs: make gpu-llama's flags, from the carried sdist, never the network
+    CMAKE_ARGS="-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+    CMAKE_BUILD_PARALLEL_LEVEL=$2 timeout "$1" nice -n 19 \
+        $PY -m pip install --no-index --no-deps --no-build-isolation --no-cache-dir --target "$SITE/llama" "$SDIST" > "$OUT/llama.log" 2>&1
+}
+BUILD_PID=
+if [ "$LLAMA_PARALLEL" = 1 ] && [ "$DRY" != 1 ] && [ -n "$SDIST" ] && [ "${#GGUF_ARGS[@]}" != 0 ]; then
+    build_llama $(( $(left) - 60 )) 12 &
+    BUILD_PID=$!
+    say "llama.cpp: building in parallel with the benchmark (nice 19, 12 jobs): the rows share the CPU with it"
+fi
+
 # 4. The benchmark, under its budget; the timeout is the last guard for the 8 minutes.
 BENCH_TIMEOUT=$(( $(left) - 30 ))
 say "bench gpu: budget ${BENCH_BUDGET_S}s, timeout ${BENCH_TIMEOUT}s"
@@ -105,9 +122,12 @@ rc=$?
 cat "$OUT/bench-stdout.txt" >> "$OUT/bench.log" && rm -f "$OUT/bench-stdout.txt"
 say "bench gpu: exit $rc"
 
-# 5. llama.cpp's CUDA build from the carried sdist (make gpu-llama's flags), last and only with time for it.
-SDIST=$(ls "$CARRY"/llama/llama_cpp_python-*.tar.gz 2>/dev/null | head -1)
-if [ -z "$SDIST" ]; then
+# 5. llama.cpp's CUDA build (unless it ran beside the benchmark) and its measurement, last and only with time for it.
+brc=
+if [ -n "$BUILD_PID" ]; then
+    wait "$BUILD_PID"; brc=$?
+    say "llama.cpp: parallel build exit $brc"
+elif [ -z "$SDIST" ]; then
     say "llama.cpp: skipped (no sdist in $CARRY/llama)"
 elif [ "$DRY" = 1 ]; then
     tar tzf "$SDIST" > "$SITE/sdist.txt"  # listed first: grep -q would end tar early, a failure under pipefail
@@ -116,19 +136,16 @@ elif [ "$DRY" = 1 ]; then
 elif [ "${#GGUF_ARGS[@]}" = 0 ]; then
     say "llama.cpp: skipped (no embedded GGUF to measure)"
 elif [ "$(left)" -lt "$LLAMA_NEED_S" ]; then
-    say "llama.cpp: skipped, $(left)s left of the ${LIMIT_S}s (a build needs ${LLAMA_NEED_S}s)"
+    say "llama.cpp: skipped, $(left)s left of the ${LIMIT_S}s (a build needs ${LLAMA_NEED_S}s; GPU_CHECK_LLAMA_PARALLEL=1 builds it beside the benchmark)"
 else
     say "llama.cpp: building $(basename "$SDIST") with CUDA for sm_90 ($(left)s left)"
-    CMAKE_ARGS="-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
-    CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) timeout $(( $(left) - 45 )) \
-        $PY -m pip install --no-index --no-deps --no-build-isolation --no-cache-dir --target "$SITE/llama" "$SDIST" > "$OUT/llama.log" 2>&1
-    brc=$?
+    build_llama $(( $(left) - 45 )) "$(nproc)"; brc=$?
     say "llama.cpp: build exit $brc"
-    if [ "$brc" = 0 ]; then
-        PYTHONPATH="$SITE/llama:$PYTHONPATH" timeout $(( $(left) - 5 )) $PY -m inference.bench.gpu_llama "${GGUF_ARGS[@]}" \
-            --budget-s "$(left)" --out "$OUT" >> "$OUT/llama.log" 2>&1
-        say "llama.cpp: bench exit $? — $(grep -m1 'llama.cpp CUDA' "$OUT/llama.log")"
-    fi
+fi
+if [ "$brc" = 0 ]; then
+    PYTHONPATH="$SITE/llama${PYTHONPATH:+:$PYTHONPATH}" timeout $(( $(left) - 5 )) $PY -m inference.bench.gpu_llama "${GGUF_ARGS[@]}" \
+        --budget-s "$(left)" --out "$OUT" >> "$OUT/llama.log" 2>&1
+    say "llama.cpp: bench exit $? — $(grep -m1 'llama.cpp CUDA' "$OUT/llama.log")"
 fi
 
 say "done in $(elapsed)s"

@@ -201,13 +201,21 @@ def _median_time(fn: Callable[[], object], device: torch.device) -> float:
 
 @torch.inference_mode()
 def measure_step_costs(model: Transformer, position: int) -> StepCosts:
-    """Time one decode step with every layer and with none, on this device: a draft's cost is linear between them."""
+    """Time one decode step with every layer and with none, on this device: a draft's cost is linear between them.
+
+    On CUDA both are captured graphs, as the drafter and the verify run: eager launches would make every
+    layer look far dearer than its bytes.
+    """
     device = model.tok_embeddings.weight.device
-    idx = torch.zeros((1, 1), dtype=torch.long, device=device)
-    pos = torch.tensor([position], device=device)
     n = model.args.n_layer
-    full = _median_time(lambda: model(idx, pos), device)
-    bare = _median_time(lambda: model(idx, pos, skip=frozenset(range(n))), device)
+    if device.type == "cuda":
+        full_step, bare_step = StepGraph(model, 1), StepGraph(model, 1, frozenset(range(n)))
+        full = _median_time(lambda: full_step([0], position), device)
+        bare = _median_time(lambda: bare_step([0], position), device)
+    else:
+        idx, pos = torch.zeros((1, 1), dtype=torch.long, device=device), torch.tensor([position], device=device)
+        full = _median_time(lambda: model(idx, pos), device)
+        bare = _median_time(lambda: model(idx, pos, skip=frozenset(range(n))), device)
     return StepCosts(fixed=bare, per_layer=max(full - bare, 0.0) / n, n_layer=n)
 
 
