@@ -13,7 +13,7 @@ original body, so a citation opens at the spot. How a body is cut:
 - A sentence longer than MAX (unpunctuated classical text, a run-on list) is cut by length into windows of about
   TARGET units, each starting OVERLAP units before the previous one ended, both ends moved to a space or comma
   when one is near, so words stay whole.
-Passages are (re)built inside add_text and replace_text (app/corpus/store.py), in the same transaction as the
+Passages are (re)built inside add_texts and replace_text (app/corpus/store.py), in the same transaction as the
 index: every path that writes a text goes through them, so passages and bodies never disagree, and cutting costs
 little beside indexing (see the README's measurements).
 """
@@ -160,15 +160,19 @@ def _units(body: str) -> np.ndarray:
 
 
 # -- the passages table ----------------------------------------------------------------------
-def build_passages(db: Database, text_id: int, body: str, new: bool = False) -> int:
-    """(Re)write the passages of one text, inside the caller's transaction; how many. Their vectors go with them.
+def build_passages(db: Database, text_id: int, body: str) -> int:
+    """(Re)write the passages of one text, inside the caller's transaction; how many. Their vectors go with them."""
+    db.execute("DELETE FROM passages WHERE text_id = ?", [text_id])
+    return insert_passages(db, text_id, cut(body))
 
-    `new` says the text has no passages yet: the DELETE, whose trigger opens passages_fts, was a fifth of an
-    import's time (0.8 ms a text) with nothing to delete.
+
+def insert_passages(db: Database, text_id: int, spans: list[tuple[int, int]]) -> int:
+    """Store the passages `cut` gave for a text that has none, inside the caller's transaction; how many.
+
+    A new text skips build_passages' DELETE, whose trigger opens passages_fts: with nothing to delete it cost 0.8 ms
+    a text, a fifth of an import.
     """
-    if not new:
-        db.execute("DELETE FROM passages WHERE text_id = ?", [text_id])
-    rows = [(text_id, i, s, e) for i, (s, e) in enumerate(cut(body))]
+    rows = [(text_id, i, s, e) for i, (s, e) in enumerate(spans)]
     db.conn.executemany('INSERT INTO passages (text_id, ordinal, start, "end") VALUES (?, ?, ?, ?)', rows)
     return len(rows)
 

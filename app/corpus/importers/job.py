@@ -1,4 +1,5 @@
-"""The import job: files and folders into a corpus, every file tried, each committed as read; resumable and cancellable.
+"""The import job: files and folders into a corpus, every file tried, committed a batch at a time by the writer
+(writer.py) while the next files are read; resumable and cancellable.
 
 A file is skipped with its reason, never aborting the rest; a text already in the corpus is counted as a
 duplicate; a file whose size, mtime (and field mapping) match a finished entry of the journal is not read
@@ -25,8 +26,9 @@ from app.corpus.importers.base import ReadOptions, SkipFile
 from app.corpus.importers.dispatch import READERS, RECORD_FORMATS, Reader, file_format
 from app.corpus.importers.journal import Entry
 from app.corpus.importers.tabular import check_fields
+from app.corpus.importers.writer import Writer
 from app.corpus.records import TextRecord
-from app.corpus.store import add_texts, corpus_id, fold_of
+from app.corpus.store import Prepared, corpus_id, fold_of, prepare
 from app.errors import UserError
 from app.store import open_db
 
@@ -89,15 +91,17 @@ def run_import(
     started = time.monotonic()
     options = ReadOptions(fields=_mapping(fields))
     files, skipped = find_files(paths, options.max_folder_depth)
-    db = open_db(home)
-    # In WAL mode NORMAL still survives a crash of the process (the journal is intact); only a power cut can
-    # roll back the last files, which the journal then imports again. Measured 1.4-1.7x faster than FULL,
-    # whose fsync at every file's commit was two thirds of an import's time.
-    db.execute("PRAGMA synchronous = NORMAL")
+    db = open_db(home)  # read only here: the writer has a connection of its own
     try:
-        job = _Job(db, corpus_id(db, corpus), options, files, progress, _cancel_check(cancel))
-        job.report.skipped += skipped
-        job.run()
+        cid = corpus_id(db, corpus)
+        writer = Writer(home, cid)
+        try:
+            job = _Job(db, writer, options, files, progress, _cancel_check(cancel))
+            job.report.skipped += skipped
+            job.run()
+        finally:
+            writer.close()  # what was submitted is committed, also when the job failed
+        job.report.imported, job.report.duplicates = writer.imported, writer.duplicates
     finally:
         db.close()
     job.report.seconds = time.monotonic() - started
@@ -176,17 +180,17 @@ def _guarded(reader: Reader, path: Path, options: ReadOptions) -> Iterator[TextR
 class _Job:
     """One import's run over its files: the journal consulted and written per file, the report gathered."""
 
-    def __init__(self, db: Database, cid: int, options: ReadOptions, files: list[FoundFile],
+    def __init__(self, db: Database, writer: Writer, options: ReadOptions, files: list[FoundFile],
                  progress: Callable[[ImportProgress], None] | None, cancelled: Callable[[], bool]) -> None:
-        self.db, self.cid, self.options, self.files = db, cid, options, files
+        self.db, self.writer, self.cid, self.options, self.files = db, writer, writer.corpus_id, options, files
         self.progress, self.cancelled = progress, cancelled
         self.fields_key = json.dumps(options.fields, sort_keys=True, ensure_ascii=False) if options.fields else ""
         self.report = ImportReport()
         self.files_done = self.bytes_done = 0
         self.bytes_total = sum(f.size for f in files)
         self.fold = fold_of(db)
-        # Texts read but not yet committed, each batch with the journal entry that records it.
-        self.pending: list[tuple[Entry, list[TextRecord]]] = []
+        # Texts read and prepared but not yet submitted, each file's with the journal entry that records them.
+        self.pending: list[tuple[Entry, list[Prepared]]] = []
         self.pending_chars, self.committed_at = 0, time.monotonic()
 
     def run(self) -> None:
@@ -224,18 +228,18 @@ class _Job:
         return unchanged and (known.format not in RECORD_FORMATS or known.fields == self.fields_key)
 
     def _read(self, file: FoundFile, entry: Entry) -> bool:
-        """Add a file's texts, after those a cut-off import committed, to the pending transaction; False when cancelled."""
+        """Add a file's texts, after those a cut-off import committed, to the next batch; False when cancelled."""
         self._emit(file, entry.records)
         batch: list[TextRecord] = []
         for record in islice(_guarded(READERS[entry.format], file.path, self.options), entry.records, None):
             batch.append(record)
             if self.cancelled():
                 self._stage(entry, batch)
-                self._commit()
+                self._commit(wait=True)
                 return False
             if len(batch) == BATCH:
                 entry = self._stage(entry, batch)
-                self._commit()
+                self._commit(wait=True)  # the progress after it counts texts committed, which a resume skips
                 batch = []
                 self._emit(file, entry.records)
         entry = self._stage(entry, batch, state="done")
@@ -247,29 +251,24 @@ class _Job:
         return True
 
     def _stage(self, entry: Entry, batch: list[TextRecord], state: str = "reading") -> Entry:
-        """Queue texts and the file's new journal entry for the next commit; the entry as it will then stand."""
+        """Prepare texts and queue them with the file's new journal entry for the next commit; the entry as it will stand."""
         encoding = entry.encoding or next((r.encoding for r in batch if r.encoding), "")
         entry = replace(entry, state=state, records=entry.records + len(batch), encoding=encoding)
-        self.pending.append((entry, batch))
+        self.pending.append((entry, [prepare(record, self.fold) for record in batch]))
         self.pending_chars += sum(len(record.body) for record in batch)
         return entry
 
-    def _commit(self) -> None:
-        """Add the queued texts and their files' journal entries in one transaction: a kill keeps both or neither."""
-        if not self.pending:
-            return
-        with self.db.atomic():
-            for entry, _ in self.pending:
-                journal.save(self.db, self.cid, entry)
-            added = add_texts(self.db, self.cid, [record for _, batch in self.pending for record in batch], self.fold)
-        self.report.imported += sum(1 for text_id in added if text_id is not None)
-        self.report.duplicates += sum(1 for text_id in added if text_id is None)
-        self.pending, self.pending_chars, self.committed_at = [], 0, time.monotonic()
+    def _commit(self, wait: bool = False) -> None:
+        """Hand the queued texts and journal entries to the writer as one transaction; with `wait`, until committed."""
+        if self.pending:
+            self.writer.submit([entry for entry, _ in self.pending], [text for _, texts in self.pending for text in texts])
+            self.pending, self.pending_chars, self.committed_at = [], 0, time.monotonic()
+        if wait:
+            self.writer.wait()
 
     def _skip(self, file: FoundFile, reason: str) -> None:
         self.report.skipped.append((str(file.path), reason))
-        with self.db.atomic():
-            journal.save(self.db, self.cid, Entry(str(file.path), file.size, file.mtime_ns, state="skipped", reason=reason))
+        self.pending.append((Entry(str(file.path), file.size, file.mtime_ns, state="skipped", reason=reason), []))
 
     def _emit(self, file: FoundFile, records: int = 0) -> None:
         if self.progress is not None:
