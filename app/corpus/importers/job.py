@@ -189,6 +189,7 @@ class _Job:
         self.files_done = self.bytes_done = 0
         self.bytes_total = sum(f.size for f in files)
         self.fold = fold_of(db)
+        self.journal = journal.entries(db, self.cid)  # as earlier imports left it: this one meets each path once
         # Texts read and prepared but not yet submitted, each file's with the journal entry that records them.
         self.pending: list[tuple[Entry, list[Prepared]]] = []
         self.pending_chars, self.committed_at = 0, time.monotonic()
@@ -207,7 +208,7 @@ class _Job:
 
     def _import(self, file: FoundFile) -> bool:
         """Read one file into the corpus, or skip it with its reason; False when cancelled inside it."""
-        known = journal.entry(self.db, self.cid, str(file.path))
+        known = self.journal.get(str(file.path))
         same = known is not None and self._same(known, file)
         if same and known.state == "done":
             self.report.unchanged += 1
