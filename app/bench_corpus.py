@@ -7,7 +7,9 @@ Why each figure is measured the way it is:
   few, as in a real corpus. The bundled public-domain sample (`assets/samples/`) is measured beside it: real
   prose at a small scale. Both are imported into one temporary data directory.
 - Import throughput is the wall clock of the whole import job (walk, read, decode, fold, shadow, index,
-  commit) over the UTF-8 bytes of the texts: what a person waits for, in MB/s.
+  commit) over the UTF-8 bytes of the texts: what a person waits for, in MB/s. The job reads on one thread
+  while its writer commits on another, so two free cores matter; the CPU time of both threads is printed
+  beside it (MB per CPU-second), a figure that other work on a shared machine changes far less.
 - Index size is the pages of the shadow table and the FTS5 tables (SQLite's dbstat) over the UTF-8 bytes of
   the bodies; the bodies themselves are stored once more beside it and not counted.
 - Search is timed per query for the first page of 20 hits with their total (what the Corpus view asks),
@@ -164,13 +166,14 @@ def measure(home: Path, paths: list[Path], corpus: str, queries: dict[str, list[
     from app.corpus.kwic import kwic
     from app.corpus.stats import frequencies
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     report = run_import(home, paths, corpus)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
     db = store.open_db(home)
     try:
         sizes = index_ratio(db)
-        out: dict[str, Any] = {"texts": report.imported, **sizes, "import_s": seconds, "import_mb_s": sizes["text_mb"] / seconds}
+        out: dict[str, Any] = {"texts": report.imported, **sizes, "import_s": seconds, "import_mb_s": sizes["text_mb"] / seconds,
+                               "import_cpu_s": cpu_seconds, "import_mb_per_cpu_s": sizes["text_mb"] / cpu_seconds}
         out["search"] = {name: time_queries(db, corpus, qs, repeat) for name, qs in queries.items() if qs}
         runs = [_ms(lambda: kwic(db, kwic_term, corpus=corpus, width=40)) for _ in range(3)]
         out["kwic"] = {"term": kwic_term, "hits": len(runs[0][1]), "ms": statistics.median(r[0] for r in runs)}
@@ -223,6 +226,7 @@ def print_table(r: dict[str, Any]) -> None:
           f"and the bundled sample ({s['text_mb'] * 1000:.0f} KB); search medians of {QUERIES_PER_SET}-query sets; "
           f"{r['cpus']} CPUs, load average {r['load_average'][0]:.1f} before, {r['load_average'][-1]:.1f} after")
     rows = [("import, MB/s", f"{g['import_mb_s']:.1f}", f"{s['import_mb_s']:.2f}", "≥ 5", ok(g["import_mb_s"] >= TARGETS["import_mb_s"])),
+            ("import, MB per CPU-second (both threads)", f"{g['import_mb_per_cpu_s']:.1f}", f"{s['import_mb_per_cpu_s']:.2f}", "", ""),
             ("index ÷ text", f"{g['index_ratio']:.2f}", f"{s['index_ratio']:.2f}", "", ""),
             ("database file ÷ text", f"{g['file_ratio']:.2f}", f"{s['file_ratio']:.2f}", "", "")]
     for name, t in g["search"].items():
