@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MIN_SAMPLE = 16  # fewer teacher-forced positions than this say nothing about a skip set's acceptance
 MIN_ALPHA = 0.2  # below this acceptance no k pays for a draft that costs a fifth of a step or more
+PATIENCE = 3  # layers added in a row without beating the best set before the search stops
 COST_REPEATS = 5  # timed forwards per cost figure; the median is kept (a burst from another process must not decide)
 
 
@@ -260,10 +261,10 @@ def search_skip_set(model: Transformer, tokens: Sequence[int], costs: StepCosts 
     candidates = list(range(1, n - 1))
     limit = min(max_skip if max_skip is not None else len(candidates), len(candidates))
     current = best = _choice(frozenset(), 1.0, costs, len(tokens), 0)
-    evaluated = 0
-    # Grow all the way (one layer more at a time, the best-predicted one): skipping one layer rarely pays for a
-    # draft, several together may, so the search keeps the best set seen rather than stopping at the first dip.
-    while len(current.skip) < limit and current.alpha >= MIN_ALPHA:
+    evaluated = stale = 0
+    # Grow one layer at a time (the best-predicted one): skipping one layer rarely pays for a draft, several
+    # together may, so the search keeps the best set seen and goes PATIENCE layers past it before it stops.
+    while len(current.skip) < limit and current.alpha >= MIN_ALPHA and stale < PATIENCE:
         tried = []
         for layer in candidates:
             if layer not in current.skip:
@@ -274,7 +275,9 @@ def search_skip_set(model: Transformer, tokens: Sequence[int], costs: StepCosts 
         log.info("skip set %s: alpha %.3f, draft cost %.2f, predicted %.3fx", sorted(current.skip), current.alpha,
                  current.draft_cost, current.predicted_speedup)
         if current.predicted_speedup > best.predicted_speedup or (nonempty and not best.skip):
-            best = current
+            best, stale = current, 0
+        else:
+            stale += 1
     return SkipChoice(best.skip, best.alpha, best.draft_cost, best.predicted_speedup, best.best_k, len(tokens), evaluated)
 
 

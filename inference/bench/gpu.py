@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precisions", default=",".join(PRECISIONS), help="comma-separated: bf16, int8, int4 (f32 on the CPU too)")
     parser.add_argument("--no-skip", action="store_true", help="leave out the self-speculation section")
     parser.add_argument("--budget-s", type=float, default=420.0, help="stop starting rows when this little time is left")
+    parser.add_argument("--threads", type=int, help="torch's CPU threads (--device cpu; default: torch's own choice)")
     parser.add_argument("--out", type=Path, help="folder for bench-gpu.md and bench-gpu.json")
 
 
@@ -80,8 +81,9 @@ def bench(args: argparse.Namespace, gguf: Path | None) -> dict:
     """Every section's figures as one JSON-able dict."""
     t_start = time.monotonic()
     device = torch.device(args.device)
-    if args.tiny and device.type == "cpu":
-        torch.set_num_threads(1)  # tiny shapes: waking a second thread costs more than the work (ms a call on a busy machine)
+    if device.type == "cpu" and (args.threads or args.tiny):
+        # tiny shapes: waking a second thread costs more than the work (ms a call on a busy machine)
+        torch.set_num_threads(args.threads or 1)
     plan = RunPlan(prompt_tokens=64, span=64, decode_tokens=16, repeats=3, energy_window_s=0.3) if args.tiny else RunPlan()
     copy_bytes = 64 * 2**20 if args.tiny else 2 * 2**30
     bandwidth = copy_bandwidth(device, copy_bytes)
