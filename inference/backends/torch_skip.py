@@ -56,8 +56,8 @@ class StepGraph:
 
     def __call__(self, tokens: Sequence[int], start: int) -> torch.Tensor:
         """Logits [T, V] of `tokens` at positions start.. (the graph's output buffer: read it before the next call)."""
-        self.idx.copy_(torch.tensor([list(tokens)], dtype=torch.long), non_blocking=True)
-        torch.arange(start, start + len(tokens), out=self.pos)
+        self.idx.copy_(torch.tensor([list(tokens)], dtype=torch.long))  # into the captured buffers, never new ones
+        self.pos.copy_(torch.arange(start, start + len(tokens)))
         self.graph.replay()
         return self.logits[0]
 

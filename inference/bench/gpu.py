@@ -171,15 +171,16 @@ def _llama_section(gguf: Path | None, tokens: TokenSets, left) -> dict:
 
 
 def _registry_model(args: argparse.Namespace) -> Path | None:
-    """The embedded model when the registry has it assembled; None otherwise (random weights of its shape)."""
-    home = getattr(args, "home", None)
-    if args.tiny or home is None:
+    """The embedded model when run as `scriptorium bench gpu` (which has a data directory); None under python -m."""
+    if args.tiny or not hasattr(args, "home"):
         return None
-    try:
-        from inference.models import Registry
+    from inference.models import Registry
+    from inference.paths import home_dir
+    from inference.protocol import WorkerError
 
-        path = Path(Registry(Path(home)).default().path)
-    except (ImportError, OSError, LookupError) as exc:
+    try:
+        path = Path(Registry(home_dir(args.home)).default().path)
+    except (OSError, WorkerError) as exc:
         log.info("no embedded model from the registry: %s", exc)
         return None
     return path if path.is_file() else None
