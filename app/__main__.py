@@ -9,13 +9,15 @@ import sys
 from pathlib import Path
 
 from app.display_check import display_problem
+from inference.client import DEFAULT_BACKEND
 from inference.paths import home_dir
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scriptorium", description="The Scriptorium writing desk.")
     parser.add_argument("--home", metavar="DIR", help="data directory (default: $SCRIPTORIUM_HOME or the platform's)")
-    parser.add_argument("--backend", default="llama_cpp", choices=("llama_cpp", "fake"), help="inference backend of the worker")
+    parser.add_argument("--backend", default=DEFAULT_BACKEND, choices=("auto", "llama_cpp", "torch", "fake"),
+                        help="inference backend of the worker (auto: torch on a CUDA GPU for the models it runs, else llama.cpp)")
     parser.add_argument("--verbose", "-v", action="store_true")
     parser.add_argument("--self-test", action="store_true", help="load the model, continue a sentence, report it as JSON and quit")
     args, _qt_args = parser.parse_known_args(argv)

@@ -25,7 +25,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 from shiboken6 import isValid
 
-from inference.client import key_line, worker_command
+from inference.client import DEFAULT_BACKEND, key_line, worker_command
 from inference.protocol import Done, Error, ErrorCode, Event, Progress, Request, Token, to_line
 from inference.wire import NOT_RUNNING, LineBuffer, Router, gone_message
 
@@ -151,7 +151,7 @@ class QtWorkerClient(QObject):
     died = Signal(str)  # a sentence for the banner; not emitted for a requested shutdown
     stopped = Signal()  # the process is gone, for any reason
 
-    def __init__(self, home: Path | None, backend: str = "llama_cpp", env: dict[str, str] | None = None, parent: QObject | None = None,
+    def __init__(self, home: Path | None, backend: str = DEFAULT_BACKEND, env: dict[str, str] | None = None, parent: QObject | None = None,
                  transport: TransportFactory = ProcessTransport) -> None:
         super().__init__(parent)
         self.home, self.backend, self.env = home, backend, dict(env or {})

@@ -16,7 +16,11 @@ from inference.protocol import INTERACTIVE, Done, Error, ErrorCode, Event, Reque
 from inference.wire import NOT_RUNNING, Handler, LineBuffer, Router, worker_died, worker_start_failed
 
 
-def worker_command(home: Path | None, backend: str = "llama_cpp") -> list[str]:
+# The worker picks llama.cpp or torch per model (inference/engine_choice.py); on a CPU machine that is always llama.cpp.
+DEFAULT_BACKEND = "auto"
+
+
+def worker_command(home: Path | None, backend: str = DEFAULT_BACKEND) -> list[str]:
     """The command line that starts a worker: with this interpreter, or in a bundle with its executable. When the
     library's key is held it goes on stdin (key_line), never here, where `ps` shows it to every user."""
     cmd = [*module_command("inference.worker"), "--backend", backend]
@@ -37,7 +41,7 @@ class WorkerClient:
     dies every open request receives a `worker_died` error, so no caller waits forever.
     """
 
-    def __init__(self, home: Path | None = None, backend: str = "llama_cpp", env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path | None = None, backend: str = DEFAULT_BACKEND, env: dict[str, str] | None = None) -> None:
         self.home = home
         self.backend = backend
         self.env = {**os.environ, **(env or {})}

@@ -94,6 +94,14 @@ class GenerateParams:
         return SamplingParams(self.max_tokens, self.temperature, self.top_k, self.top_p, self.min_p, self.repeat_penalty, self.seed)
 
 
+ChooseFn = Callable[[ModelInfo], tuple[str, str]]
+
+
+def _identity(model: ModelInfo) -> tuple:
+    """What makes a loaded model the same one: the file or server, and the engine settings of its entry."""
+    return model.path, model.sha256, model.remote, model.engine, model.precision
+
+
 @dataclass
 class Fitted:
     """The text that fits the context, and what was left out to make it fit."""
@@ -133,26 +141,39 @@ class Engine:
     remote entry on a remote backend made for it, so one worker switches back and forth.
     """
 
-    def __init__(self, backend: Backend, cache_db: Path | None = None) -> None:
+    def __init__(self, backend: Backend, cache_db: Path | None = None, choose: ChooseFn | None = None) -> None:
         self.local = backend
         self.backend = backend
         self.cache_db = cache_db  # <home>/cache.db for session caches; None keeps them in memory only
+        self.choose = choose  # picks the local engine per model file (inference.engine_choice); None: always `local`
         self.model: ModelInfo | None = None
         self.load_info: dict = {}
 
     def load(self, model: ModelInfo, options: LoadOptions) -> dict:
-        """Load a model (a no-op if it is already loaded with the same file, or from the same server)."""
-        if self.model is not None and (self.model.path, self.model.sha256, self.model.remote) == (model.path, model.sha256, model.remote):
+        """Load a model (a no-op if it is already loaded with the same file and settings, or from the same server)."""
+        if self.model is not None and _identity(self.model) == _identity(model):
             return self.load_info
         self.model = None
-        backend = backends.remote() if model.remote is not None else self.local
+        backend, reason = (backends.remote(), None) if model.remote is not None else self._local_for(model)
         if backend is not self.backend:
             self.backend.unload()  # one model at a time, whichever backend held it
             self.backend = backend
         self.load_info = backend.load_model(model, options)
+        if reason is not None:
+            self.load_info = {**self.load_info, "engine": backend.name, "engine_reason": reason}
         self.backend.attach_cache(self.cache_db, model.sha256)
         self.model = model
         return self.load_info
+
+    def _local_for(self, model: ModelInfo) -> tuple[Backend, str | None]:
+        """The engine for a model file and why; a worker started with a fixed --backend always uses it."""
+        if self.choose is None:
+            return self.local, None
+        name, reason = self.choose(model)
+        if name != self.local.name:
+            self.local.unload()
+            self.local = backends.base.create(name)
+        return self.local, reason
 
     def describe(self) -> dict:
         return {"model": self.model.name if self.model else None, "remote": False, **self.load_info}

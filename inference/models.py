@@ -77,6 +77,8 @@ class ModelInfo:
     chat_template: str | None
     embedded: bool = False
     remote: RemoteSpec | None = None
+    engine: str = "auto"  # auto | torch | llama_cpp: which engine runs the file (inference/engine_choice.py)
+    precision: str | None = None  # the torch engine's weights (f32, bf16, int8, int4); None: the device's default
 
     @property
     def chat(self) -> bool:
@@ -244,7 +246,26 @@ class Registry:
 
         path = ensure_embedded_model(self.home, progress)
         info = inspect_gguf(path, sha256=pkg.EXPECTED_SHA256)
-        return replace(info, name=EMBEDDED_NAME, embedded=True)
+        return self._with_engine(replace(info, name=EMBEDDED_NAME, embedded=True))
+
+    def set_engine(self, name: str, engine: str, precision: str | None = None) -> ModelInfo:
+        """Run a registered model (the embedded one too) on `engine` (auto, torch, llama_cpp), the torch engine at `precision`."""
+        from inference.engine_choice import ENGINES
+
+        if engine not in ENGINES:
+            raise _fail(ErrorCode.BAD_REQUEST, f"Unknown engine {engine!r}; choose {', '.join(ENGINES)}.")
+        info = self.get(name)
+        data = self._load()
+        if info.name not in data["models"] and not info.embedded:
+            raise _fail(ErrorCode.MODEL_NOT_FOUND, f"{name} is not registered; `scriptorium models add FILE` first.")
+        data.setdefault("engines", {})[info.name] = {"engine": engine, "precision": precision}
+        self._save(data)
+        return self.get(info.name)
+
+    def _with_engine(self, info: ModelInfo) -> ModelInfo:
+        """An entry with the engine and precision set for it (`set_engine`), kept apart so the embedded model has them too."""
+        chosen = self._load().get("engines", {}).get(info.name)
+        return replace(info, **chosen) if chosen else info
 
     def list(self) -> list[ModelInfo]:
         """Every registered model, the embedded one first."""
@@ -252,7 +273,7 @@ class Registry:
 
     def user_models(self) -> list[ModelInfo]:
         """The models the user registered (the embedded one is not read, so nothing is assembled)."""
-        return [ModelInfo.from_json(m) for m in self._load()["models"].values()]
+        return [self._with_engine(ModelInfo.from_json(m)) for m in self._load()["models"].values()]
 
     def get(self, name: str) -> ModelInfo:
         """A model by name, or by path to a GGUF file not yet registered."""
@@ -260,7 +281,7 @@ class Registry:
             return self.embedded()
         entry = self._load()["models"].get(name)
         if entry is not None:
-            return ModelInfo.from_json(entry)
+            return self._with_engine(ModelInfo.from_json(entry))
         if Path(name).expanduser().suffix == ".gguf" or os.sep in name:
             return self._inspect(Path(name).expanduser())
         raise _fail(ErrorCode.MODEL_NOT_FOUND, f"No model named {name!r}; `scriptorium models list` shows the names, `scriptorium models add FILE` adds one.")

@@ -321,9 +321,19 @@ def hold_key_line(home: Path, line: str) -> None:
                     "stay in memory", sqlfile.KEY_BYTES)
 
 
+def _engine(backend: str, cache_db: Path) -> Engine:
+    """An engine on a fixed backend, or (auto) one that picks llama.cpp or torch per model, llama.cpp until then."""
+    if backend != "auto":
+        return Engine(backends.base.create(backend), cache_db=cache_db)
+    from inference.engine_choice import choose
+
+    return Engine(backends.base.create("llama_cpp"), cache_db=cache_db, choose=choose)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inference.worker", description=__doc__)
-    parser.add_argument("--backend", default=os.environ.get("SCRIPTORIUM_BACKEND", "llama_cpp"), choices=backends.base.available())
+    parser.add_argument("--backend", default=os.environ.get("SCRIPTORIUM_BACKEND", "auto"), choices=["auto", *backends.base.available()],
+                        help="auto: torch on a CUDA GPU for the models it runs, llama.cpp otherwise (inference/engine_choice.py)")
     parser.add_argument("--home", default=None)
     parser.add_argument("--log-level", default=os.environ.get("SCRIPTORIUM_LOG", "WARNING"))
     parser.add_argument("--key-on-stdin", action="store_true",
@@ -338,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     home = home_dir(args.home)
     if args.key_on_stdin:
         hold_key_line(home, stdin.readline())
-    worker = Worker(Engine(backends.base.create(args.backend), cache_db=home / "cache.db"), home, out)
+    worker = Worker(_engine(args.backend, home / "cache.db"), home, out)
     threading.Thread(target=worker.read_loop, args=(stdin,), name="stdin-reader", daemon=True).start()
     worker.serve()
     worker.engine.backend.unload()

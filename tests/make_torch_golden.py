@@ -12,8 +12,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from inference.backends import llama_adapter as adapter
+from inference.backends.torch_agreement import top_k_summary
 from inference.bench.texts import sample_text
 from inference.compress.reference import rebuild_reference
 from inference.models import ensure_embedded_model
@@ -28,16 +30,6 @@ GGML_TYPE_F32 = 0  # the KV cache in f32: an f16 cache alone moves llama.cpp as 
 def golden_tokens(llm: object, n: int = N_TOKENS) -> list[int]:
     """The first n tokens of the bundled sample prose (with BOS)."""
     return llm.tokenize(sample_text().encode("utf-8"), add_bos=True, special=False)[:n]  # type: ignore[attr-defined]
-
-
-def top_k_summary(logits: np.ndarray, k: int = TOP_K) -> dict[str, np.ndarray]:
-    """Per row: the k largest logits (descending), their ids, and the logsumexp of the whole row."""
-    logits = logits.astype(np.float64)
-    ids = np.argsort(-logits, axis=1)[:, :k]
-    top = np.take_along_axis(logits, ids, axis=1)
-    peak = logits.max(axis=1, keepdims=True)
-    lse = (peak + np.log(np.exp(logits - peak).sum(axis=1, keepdims=True)))[:, 0]
-    return {"ids": ids.astype(np.int32), "logits": top.astype(np.float32), "lse": lse.astype(np.float32)}
 
 
 def reference_logits(f32_path: Path, tokens: list[int]) -> np.ndarray:
@@ -64,7 +56,7 @@ def main() -> None:
         tokens = golden_tokens(vocab)
         logits = reference_logits(f32, tokens)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, tokens=np.array(tokens, dtype=np.int32), **top_k_summary(logits))
+    np.savez_compressed(args.out, tokens=np.array(tokens, dtype=np.int32), **{k: v.numpy() for k, v in top_k_summary(torch.from_numpy(logits), TOP_K).items()})
     logging.info("wrote %s: %d positions, top-%d", args.out, len(tokens), TOP_K)
 
 

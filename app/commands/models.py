@@ -12,6 +12,7 @@ from app.desk import discovery
 from app.commands.remote_models import add_remote_parser
 from app.desk.model_facts import describe, summary
 from app.errors import UserError
+from inference.engine_choice import ENGINES, PRECISIONS
 from inference.models import Registry
 
 
@@ -31,6 +32,10 @@ def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentPa
     leaf("info", run_info, "a model's metadata").add_argument("name")
     leaf("remove", run_remove, "forget a model (the file stays)").add_argument("name")
     leaf("prepare", run_prepare, "assemble and verify the embedded model")
+    q = leaf("set-engine", run_set_engine, "which engine runs a model: auto (torch on a CUDA GPU when it can), torch or llama_cpp")
+    q.add_argument("name")
+    q.add_argument("engine", choices=ENGINES)
+    q.add_argument("--precision", choices=PRECISIONS, help="the torch engine's weights (default: bf16 on a GPU, f32 on a CPU)")
     add_remote_parser(sub, parent)
     _add_discover_parser(leaf("discover", run_discover, "find the GGUF models other apps keep (LM Studio, Ollama …); register them by path"))
     try:
@@ -80,6 +85,12 @@ def run_info(args: argparse.Namespace) -> int:
 def run_remove(args: argparse.Namespace) -> int:
     Registry(args.home).remove(args.name)
     return _print(args, {"removed": args.name}, f"Removed {args.name}; the file itself is untouched.")
+
+
+def run_set_engine(args: argparse.Namespace) -> int:
+    info = Registry(args.home).set_engine(args.name, args.engine, args.precision)
+    precision = f" at {info.precision}" if info.precision else ""
+    return _print(args, info.to_json(), f"{info.name} runs on {info.engine}{precision} from its next load.")
 
 
 def run_prepare(args: argparse.Namespace) -> int:

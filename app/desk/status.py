@@ -27,14 +27,18 @@ def reuse_label(stats: dict) -> str:
 
 
 def device_label(hello: dict) -> str:
-    """'CPU', 'GPU (33 layers)' or 'Remote: host — text leaves this machine' from the worker's hello or load result."""
+    """'CPU', 'GPU (33 layers)' or 'Remote: host — text leaves this machine' from the worker's hello or load result;
+    with the engine and why when the worker chose it ('CPU · llama.cpp: no CUDA GPU')."""
     if hello.get("remote"):
         return f"Remote: {hello.get('host') or 'a server'} — text leaves this machine"
     device = str(hello.get("device") or "cpu")
     layers = hello.get("n_gpu_layers")
     if device.lower() in ("cpu", ""):
-        return "CPU"
-    return f"GPU ({layers} layers)" if layers else device.upper()
+        where = "CPU"
+    else:
+        where = f"GPU ({layers} layers)" if layers else device.upper()
+    reason = hello.get("engine_reason")
+    return f"{where} · {reason}" if reason else where
 
 
 def generation_summary(stats: dict, n_ctx: int | None) -> str:

@@ -28,6 +28,7 @@ from app.ui.story_controller import StoryController
 from app.ui.story_notes import StoryNotesPanel
 from app.ui.theme import apply_theme, is_dark, ui_font
 from app.worker_client import ProcessTransport, QtWorkerClient, TransportFactory
+from inference.client import DEFAULT_BACKEND
 from inference.paths import private_file
 from inference.protocol import Done, Error, Progress
 
@@ -43,7 +44,7 @@ def window_settings(home: Path) -> QSettings:
 class MainWindow(QMainWindow):
     """Composes the widgets and the two controllers (documents, assistant); owns no SQL and no prompts."""
 
-    def __init__(self, home: Path, backend: str = "llama_cpp", worker_env: dict[str, str] | None = None, start_worker: bool = True,
+    def __init__(self, home: Path, backend: str = DEFAULT_BACKEND, worker_env: dict[str, str] | None = None, start_worker: bool = True,
                  transport: TransportFactory = ProcessTransport) -> None:
         super().__init__()
         self.home = Path(home)

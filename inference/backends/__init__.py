@@ -11,6 +11,12 @@ def _llama_cpp():  # imported lazily: loading llama.cpp's shared library costs t
     return LlamaCppBackend()
 
 
+def _torch():  # imported lazily: importing torch costs a second and hundreds of MB the llama.cpp path never needs
+    from inference.backends.torch_engine import TorchBackend
+
+    return TorchBackend()
+
+
 def _fake():
     from inference.backends.fake import FakeBackend
 
@@ -25,4 +31,5 @@ def remote():
 
 
 register("llama_cpp", _llama_cpp)
+register("torch", _torch)
 register("fake", _fake)

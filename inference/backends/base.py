@@ -75,6 +75,10 @@ class LoadOptions:
     n_threads: int | None = None
     n_batch: int = 128  # also the alignment of reusable cache prefixes (see inference.cache.usable_prefix)
     cache_budget_mb: int | None = None  # cache.db size budget; None: SCRIPTORIUM_CACHE_BUDGET_MB or 2048
+    # The torch engine's weights: f32 | bf16 | int8 | int4 (None: the model entry's, else bf16 on CUDA, f32 on a CPU);
+    # llama.cpp runs the GGUF's own types and ignores both.
+    precision: str | None = None
+    group_size: int = 128  # int4's group of input columns sharing a scale (32, 64, 128 or 256)
 
 
 class Backend(ABC):

@@ -17,9 +17,12 @@ from torch import Tensor, nn
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("f32", "bf16", "int8", "int4")
 GROUP_SIZES = (32, 64, 128, 256)
 INNER_K_TILES = 8  # tinygemm's widest tile: K must be a multiple of 8·16 = 128 on CUDA
+# Measured here: torch's CPU weight-only kernels cost time linear in the rows of x (a 64-row product through
+# the 262k-row head: int8 32 s, int4 37 s, f32 1.5 s), so on the CPU a product of more rows than this
+# (prefill, a verify batch) dequantizes the weight and multiplies in f32 — the same values, summed in another order.
+CPU_KERNEL_ROWS = 1
 
 
 class Int8Linear(nn.Module):
@@ -41,7 +44,8 @@ class Int8Linear(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x2 = x.reshape(-1, self.in_features)
-        if x.device.type == "cpu" or int8_cuda_path() == "_weight_int8pack_mm":
+        cpu = x.device.type == "cpu"
+        if (cpu and x2.shape[0] <= CPU_KERNEL_ROWS) or (not cpu and int8_cuda_path() == "_weight_int8pack_mm"):
             y = torch.ops.aten._weight_int8pack_mm(x2, self.weight, self.scales)
         else:
             y = F.linear(x2, self.weight.to(x.dtype)) * self.scales
@@ -51,26 +55,40 @@ class Int8Linear(nn.Module):
 class Int4Linear(nn.Module):
     """y = x·wᵀ with w = q·scale + min per group of `group` input columns, codes packed for the device's kernel."""
 
-    def __init__(self, packed: Tensor, scales_and_zeros: Tensor, group: int, in_features: int, out_features: int, bias: Tensor | None) -> None:
+    def __init__(self, packed: Tensor, scales_and_zeros: Tensor, group: int, in_features: int, out_features: int,
+                 bias: Tensor | None, codes: Tensor | None = None) -> None:
         super().__init__()
         self.in_features, self.out_features, self.group = in_features, out_features, group
         self.register_buffer("packed", packed)
         self.register_buffer("scales_and_zeros", scales_and_zeros)  # [K/group, N, 2]
+        # On the CPU the codes are kept unpacked too (uint8 [N, K]) for products of many rows (CPU_KERNEL_ROWS).
+        self.register_buffer("codes", codes)
         self.bias = None if bias is None else nn.Parameter(bias, requires_grad=False)
 
     @classmethod
     def quantize(cls, linear: nn.Linear, group: int, dtype: torch.dtype) -> "Int4Linear":
         q, scales_and_zeros = quantize_int4(linear.weight.detach(), group)
         device = linear.weight.device
-        return cls(pack_int4(q, device), scales_and_zeros.to(device, dtype), group, linear.in_features, linear.out_features, _bias(linear, dtype))
+        codes = q.to(torch.uint8) if device.type == "cpu" else None
+        return cls(pack_int4(q, device), scales_and_zeros.to(device, dtype), group, linear.in_features, linear.out_features,
+                   _bias(linear, dtype), codes)
 
     def forward(self, x: Tensor) -> Tensor:
         x2 = x.reshape(-1, self.in_features)
-        if x.device.type == "cpu":
+        if x.device.type != "cpu":
+            y = torch.ops.aten._weight_int4pack_mm(x2, self.packed, self.group, self.scales_and_zeros)
+        elif x2.shape[0] <= CPU_KERNEL_ROWS or self.codes is None:
             y = torch.ops.aten._weight_int4pack_mm_for_cpu(x2, self.packed, self.group, self.scales_and_zeros)
         else:
-            y = torch.ops.aten._weight_int4pack_mm(x2, self.packed, self.group, self.scales_and_zeros)
+            y = F.linear(x2, self.dequantized().to(x.dtype))
         return _finish(y, x, self.bias, self.out_features)
+
+    def dequantized(self) -> Tensor:
+        """The float weight [N, K] the codes stand for: (q − 8)·scale + zero per group."""
+        n, k, g = self.out_features, self.in_features, self.group
+        scale, zero = self.scales_and_zeros.float().permute(1, 0, 2).unbind(-1)  # each [N, K/g]
+        q = self.codes.float().reshape(n, k // g, g)
+        return ((q - 8) * scale[..., None] + zero[..., None]).reshape(n, k)
 
 
 def quantize_int4(w: Tensor, group: int) -> tuple[Tensor, Tensor]:

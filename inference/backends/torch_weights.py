@@ -11,12 +11,11 @@ import numpy as np
 import torch
 
 from inference.backends.torch_model import ModelArgs, Transformer
+from inference.engine_choice import TORCH_ARCHITECTURES as SUPPORTED
 from inference.protocol import ErrorCode, ModelError
 
 log = logging.getLogger(__name__)
 
-# Architectures the torch forward implements, by GGUF general.architecture.
-SUPPORTED = ("gemma3", "llama", "qwen2", "qwen3")
 # llama.cpp's converter permutes the Q/K rows of these for its interleaved ("normal") RoPE; the torch
 # forward uses NEOX (rotate halves), as the original checkpoints do, so the rows are permuted back.
 _PERMUTED_QK = ("llama",)

@@ -1,0 +1,160 @@
+"""The torch backend: a GGUF's weights in a torch transformer (f32, bf16, int8 or int4), llama.cpp's tokenizer, CUDA graphs on a GPU."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams
+from inference.backends.llama_session import LlamaSession
+from inference.backends.torch_decode import Decoder
+from inference.backends.torch_quant import GROUP_SIZES, int8_cuda_path, quantize_model
+from inference.engine_choice import PRECISIONS
+from inference.backends.torch_sampling import Sampler
+from inference.backends.torch_weights import load_gguf
+from inference.gpu import gpu_names
+from inference.models import ModelInfo, inspect_gguf
+from inference.protocol import BadRequest, Cancelled, ErrorCode, ModelError, NoModel
+
+log = logging.getLogger(__name__)
+
+TOKENIZER_CTX = 64  # the vocabulary-only llama.cpp model that tokenizes needs a context, never used
+# The tied head is 63% of the embedded model's bytes and the one matvec that dominates a decode step;
+# quantizing it costs little agreement (measured in tests/test_torch_quant.py), so int8/int4 quantize it too.
+QUANTIZE_HEAD = True
+
+
+def default_precision(cuda: bool) -> str:
+    """bf16 on a GPU (half the bytes, the tensor cores' type), f32 on a CPU (the exact reference)."""
+    return "bf16" if cuda else "f32"
+
+
+def activation_dtype(precision: str, cuda: bool) -> torch.dtype:
+    """Activations and KV cache: f32 only for f32, or for int8/int4 on a CPU, whose kernels want f32 there."""
+    if precision == "f32" or (precision in ("int8", "int4") and not cuda):
+        return torch.float32
+    return torch.bfloat16
+
+
+class TorchBackend(Backend):
+    """Generation through inference.backends.torch_decode; tokens come from llama.cpp's own tokenizer of the same GGUF."""
+
+    name = "torch"
+
+    def __init__(self) -> None:
+        self.vocab: LlamaSession | None = None
+        self.decoder: Decoder | None = None
+        self._n_ctx = 0
+
+    def load_model(self, model: ModelInfo, options: LoadOptions) -> dict:
+        """A registry entry's precision applies unless the request names one."""
+        if options.precision is None and model.precision is not None:
+            options = replace(options, precision=model.precision)
+        return self.load(Path(model.path), options)
+
+    def load(self, path: Path, options: LoadOptions) -> dict:
+        cuda = torch.cuda.is_available()
+        precision = options.precision or default_precision(cuda)
+        if precision not in PRECISIONS:
+            raise BadRequest(f"Unknown precision {precision!r}; the torch engine runs {', '.join(PRECISIONS)}.")
+        if precision == "int4" and options.group_size not in GROUP_SIZES:
+            raise BadRequest(f"int4 group_size must be one of {', '.join(map(str, GROUP_SIZES))}, not {options.group_size}.")
+        info = inspect_gguf(path, sha256="-")  # validate before anything reads tensors
+        self.unload()
+        if options.n_threads:
+            torch.set_num_threads(options.n_threads)
+        t0 = time.perf_counter()
+        device = torch.device("cuda" if cuda else "cpu")
+        dtype = activation_dtype(precision, cuda)
+        n_ctx = min(options.n_ctx, info.context_length or options.n_ctx)
+        model = self._model(path, precision, dtype, device, options.group_size, n_ctx)
+        self.decoder = Decoder(model, n_ctx, dtype, use_graph=cuda)
+        self.vocab = LlamaSession.open(path, n_ctx=TOKENIZER_CTX, n_batch=TOKENIZER_CTX, vocab_only=True)
+        self._n_ctx = n_ctx
+        return {
+            "backend": self.name, "engine": self.name, "device": _device_name(device), "precision": precision,
+            "dtype": str(dtype).removeprefix("torch."), "n_ctx": n_ctx, "n_layers": model.args.n_layer,
+            "n_threads": torch.get_num_threads(), "cuda_graph": cuda, "load_s": round(time.perf_counter() - t0, 2),
+            **({"group_size": options.group_size} if precision == "int4" else {}),
+            **({"int8_kernel": int8_cuda_path()} if precision == "int8" and cuda else {}),
+        }
+
+    def _model(self, path: Path, precision: str, dtype: torch.dtype, device: torch.device, group: int, n_ctx: int):
+        """The weights in `precision` on `device`; int8/int4 are requantized from the dequantized GGUF."""
+        try:
+            model = load_gguf(path, dtype=dtype, device=device, max_seq_len=n_ctx)
+        except torch.OutOfMemoryError:
+            raise ModelError(f"{path.name} does not fit in the GPU's memory at {precision}; try int8 or int4.", code=ErrorCode.OUT_OF_MEMORY) from None
+        if precision in ("int8", "int4"):
+            counts = quantize_model(model, precision, dtype, group, head=QUANTIZE_HEAD)
+            log.info("quantized %d linears to %s (%d kept in float)", counts["quantized"], precision, counts["kept_float"])
+        return model.eval()
+
+    @property
+    def session(self) -> LlamaSession:
+        if self.vocab is None:
+            raise NoModel("No model is loaded; send load_model first.")
+        return self.vocab
+
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        return self.session.tokenize(text, add_bos)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self.session.detokenize([token_id])
+
+    def is_end(self, token_id: int) -> bool:
+        return self.session.is_end(token_id)
+
+    @property
+    def n_ctx(self) -> int:
+        if self.decoder is None:
+            raise NoModel("No model is loaded; send load_model first.")
+        return self._n_ctx
+
+    def generate(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext = RequestContext()) -> Iterator[int]:
+        if len(prompt) >= self.n_ctx:
+            raise ModelError(f"The prompt has {len(prompt)} tokens but the context holds {self.n_ctx}.", code=ErrorCode.CONTEXT_OVERFLOW)
+        stats.prompt_tokens = len(prompt)
+        return self._decode(prompt, params, stats, context)
+
+    def _decode(self, prompt: list[int], params: SamplingParams, stats: GenerationStats, context: RequestContext) -> Iterator[int]:
+        """Prefill, then one token at a time until an end token, max_tokens or the context's end."""
+        decoder = self.decoder
+        assert decoder is not None
+        sample = Sampler(params)
+        logits, stats.tokens_reused = decoder.prefill(prompt, context.cancel)
+        stats.extra["cache"] = "live" if stats.tokens_reused else "cold"
+        budget = min(params.max_tokens, self.n_ctx - len(prompt))
+        history = list(prompt)
+        while True:
+            token = sample(logits, history)
+            if self.is_end(token):
+                return
+            stats.generated_tokens += 1
+            yield token
+            if stats.generated_tokens >= budget:
+                return
+            if context.cancel is not None and context.cancel.is_set():
+                raise Cancelled("Generation was stopped.")
+            history.append(token)
+            logits = decoder.step(token)
+
+    def unload(self) -> None:
+        if self.vocab is not None:
+            self.vocab.close()
+        self.vocab = self.decoder = None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the worker outlives the model: give its memory back to the device
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type != "cuda":
+        return "cpu"
+    names = gpu_names()
+    return f"cuda:{names[0] if names else torch.cuda.get_device_name(device)}"
+
