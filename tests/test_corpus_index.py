@@ -8,7 +8,7 @@ import pytest
 
 from app.corpus.fold import load_fold, read_variants
 from app.corpus.query import parse, phrases, to_match
-from app.corpus.shadow import build_shadow, pack_starts, unpack_starts
+from app.corpus.shadow import build_shadow, pack_starts, piece_shadows, unpack_starts
 from app.errors import UserError
 
 FOLD = load_fold()
@@ -72,6 +72,18 @@ def test_shadow_of_nothing_to_index() -> None:
 def test_position_map_round_trips() -> None:
     starts = build_shadow("一二，三 four five。六" * 50, FOLD).starts
     assert (unpack_starts(pack_starts(starts)) == starts).all()
+
+
+@pytest.mark.parametrize("body", [
+    "床前明月光，\n疑是地上霜。說爲牀 𠀀𪚥 乾隆",
+    "Don't stop: naïve cafe\u0301s, 3.14 ﬁne İstanbul Straße!",
+    "\u0301\u0301ab cd\u0308 नमस्ते दुनिया x\u093fy 一\u0301二",
+    "，。！\n\n  ",
+])
+def test_piece_shadows_are_the_shadows_of_the_pieces(body: str) -> None:
+    # Every span, so every way a span can cut a word, a mark or a run of punctuation is met.
+    spans = [(s, e) for s in range(len(body)) for e in range(s + 1, len(body) + 1)]
+    assert piece_shadows(body, spans, FOLD) == [build_shadow(body[s:e], FOLD).text for s, e in spans]
 
 
 def test_position_map_round_trips_steps_past_a_byte_read_in_part() -> None:

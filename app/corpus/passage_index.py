@@ -4,11 +4,12 @@ The texts' own index (texts_fts) ranks whole texts; a citation needs the passage
 own, `passages_fts` (migration m009): each row is a passage's shadow (app/corpus/shadow.py: folded, each CJK
 character a token), its rowid the passage's id. A trigger deletes a passage's row with the passage, so a text cut
 again (a new body, a manuscript edited) never leaves stale rows; new passages are indexed on the next query that
-needs them (`ensure_indexed`), since they are cut in app/corpus/store.py's transaction and folding them there
-would slow every import for a feature not every corpus uses. A new fold (a variants.tsv edited) makes every row
-stale: the fold's signature is kept in the settings, and another one rebuilds the index. The first query after
-an import indexes the new passages of every corpus (23-35 s for 20 MB on two busy cores, the cost of folding
-them); later queries find nothing to do in about a millisecond, and BM25 then took 16-53 ms at 42,000 passages.
+needs them (`ensure_indexed`), since indexing them in the import would slow every import (FTS5's work on
+passages is about half an import's) for a feature not every corpus uses. A new fold (a variants.tsv edited) makes
+every row stale: the fold's signature is kept in the settings, and another one rebuilds the index. The first query
+after an import indexes the new passages of every corpus, their shadows cut from each text's (2.7 s of CPU for
+20 MB, where folding each passage on its own took 4.3 s); later queries find nothing to do in about a millisecond,
+and BM25 then took 16-53 ms at 42,000 passages.
 
 A question is not a search: "Who signed the letter?" as a search means all four words. `question_query` keeps its
 content words, each as a prefix of its crudely stemmed form (leaving -> leav*, which finds leave and leaves), and
@@ -26,7 +27,7 @@ from sqlite_utils import Database
 
 from app.corpus.fold import Fold
 from app.corpus.query import Operation, Phrase
-from app.corpus.shadow import build_shadow
+from app.corpus.shadow import build_shadow, piece_shadows
 from app.corpus.store import TextFilter, filter_sql, fold_of
 from app.scripts import UNSPACED
 from app.store.settings import get_setting, set_setting
@@ -147,13 +148,13 @@ def ensure_indexed(db: Database) -> int:
 
 
 def _index_text(db: Database, text_id: int, fold: Fold) -> None:
-    """Index every passage of one text that is not indexed yet."""
+    """Index every passage of one text that is not indexed yet, their shadows cut from the text's (piece_shadows)."""
     body = db.execute("SELECT body FROM texts WHERE id = ?", [text_id]).fetchone()[0]
     missing = db.execute(
         """SELECT id, start, "end" FROM passages WHERE text_id = ?
            AND NOT EXISTS (SELECT 1 FROM passages_fts WHERE passages_fts.rowid = passages.id)""", [text_id]).fetchall()
-    rows = [(pid, build_shadow(body[start:end], fold).text) for pid, start, end in missing]
-    db.conn.executemany("INSERT INTO passages_fts (rowid, shadow) VALUES (?, ?)", rows)
+    shadows = piece_shadows(body, [(start, end) for _, start, end in missing], fold)
+    db.conn.executemany("INSERT INTO passages_fts (rowid, shadow) VALUES (?, ?)", zip((m[0] for m in missing), shadows))
 
 
 def bm25_passages(db: Database, question: str, corpus: int | None, filters: TextFilter | None,

@@ -73,6 +73,45 @@ def _attach_marks(kinds: np.ndarray) -> np.ndarray:
     return np.where(marks, np.where(base_kind == WORD, WORD, SEPARATOR), kinds).astype(np.uint8)
 
 
+def piece_shadows(body: str, spans: list[tuple[int, int]], fold: Fold) -> list[str]:
+    """build_shadow(body[s:e], fold).text for each [s, e), cut from the shadow of the whole body.
+
+    The tokens wholly inside a span are a slice of the body's shadow: they tokenize alike in the piece, because a
+    token starts where the character before it is no part of a word, and a mark's kind comes from the character
+    it follows, which is inside the span from the first whole token on. Only a word the span cuts through is
+    built again, from its piece. One build_shadow a passage (30 µs each, 40,000 passages in 20 MB) was two thirds
+    of indexing the passages.
+    """
+    whole = build_shadow(body, fold)
+    shadow, starts = whole.text, whole.starts.astype(np.int64)
+    if not len(starts):  # no letters at all, so none in any piece
+        return ["" for _ in spans]
+    codes = np.frombuffer(shadow.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    spaces = np.flatnonzero(codes == _SPACE)
+    at = np.concatenate(([0], spaces + 1))[: len(starts)]  # where each token is in the shadow
+    ends = starts + np.concatenate((spaces, [len(codes)]))[: len(starts)] - at  # and where it ends in the body
+    bounds = np.array(spans, dtype=np.int64).reshape(-1, 2)
+    first = np.searchsorted(starts, bounds[:, 0], "left")  # the first token starting inside
+    last = np.searchsorted(ends, bounds[:, 1], "right") - 1  # the last one ending inside
+    whole_tokens = first <= last
+    f, l = np.minimum(first, len(starts) - 1), np.maximum(last, 0)
+    slices = zip(at[f].tolist(), (at[l] + ends[l] - starts[l]).tolist())
+    cut_left = whole_tokens & (first > 0) & (np.concatenate(([0], ends))[first] > bounds[:, 0])
+    cut_right = whole_tokens & (last + 1 < len(starts)) & (np.append(starts, 0)[last + 1] < bounds[:, 1])
+    out = []
+    for i, ((s, e), (lo, hi), inside) in enumerate(zip(spans, slices, whole_tokens.tolist())):
+        if not inside:  # no whole token: nothing, or a piece of one word
+            out.append(build_shadow(body[s:e], fold).text)
+            continue
+        parts = [shadow[lo:hi]]
+        if cut_left[i]:  # a word cut by the span's start
+            parts.insert(0, build_shadow(body[s : int(starts[first[i]])], fold).text)
+        if cut_right[i]:  # a word cut by its end
+            parts.append(build_shadow(body[int(ends[last[i]]) : e], fold).text)
+        out.append(" ".join(part for part in parts if part))
+    return out
+
+
 def query_tokens(text: str, fold: Fold) -> list[str]:
     """The tokens a fragment of a query stands for, folded and split exactly as the index was."""
     return build_shadow(text, fold).text.split()
