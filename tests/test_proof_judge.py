@@ -123,3 +123,12 @@ def test_a_plan_is_decided_again_with_other_margins_without_scoring_again() -> N
     scores = {t: -40.0 for t in p.texts()} | {"The soup is too hot to eat.": -38.0}
     assert p.decide(scores).corrected == text
     assert p.decide(scores, MARGINS | {"table": 1.0}).corrected == "The soup is too hot to eat."
+
+
+def test_where_harper_flagged_a_span_its_suggestion_stands_against_a_barely_likelier_word_list_one() -> None:
+    text = "Their waiting outside."
+    lint = Lint(0, 5, "grammar", "Did you mean `They're`?", ("They're",), "TheirThey're")
+    scores = {"They're waiting outside.": -20.0, "There waiting outside.": -19.5}
+    assert proofread(text, [lint], text, judge(scores)).corrected == "They're waiting outside."
+    scores["There waiting outside."] = -20.0 + MARGINS["table"] + 0.5  # likelier by more than its own margin
+    assert proofread(text, [lint], text, judge(scores)).corrected == "There waiting outside."

@@ -13,6 +13,7 @@ applied only when the model finds its sentence likelier than the original by a m
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -25,7 +26,6 @@ HARPER, TABLE, VERB, MODEL = "harper", "table", "verb", "model"
 FIXED_KINDS = ("spelling", "grammar")  # Harper's style lints are advice, not errors
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
 _CJK = re.compile(f"[{UNSPACED}]")
-_PHRASE_CACHE: dict[str, re.Pattern[str]] = {}
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,6 @@ def _cased(word: str, like: str) -> str:
     return word[:1].upper() + word[1:] if like[:1].isupper() else word
 
 
+@functools.cache
 def _phrase(phrase: str) -> re.Pattern[str]:
-    if phrase not in _PHRASE_CACHE:
-        _PHRASE_CACHE[phrase] = re.compile(r"\b" + r"\s+".join(map(re.escape, phrase.split())) + r"\b", re.I)
-    return _PHRASE_CACHE[phrase]
+    return re.compile(r"\b" + r"\s+".join(map(re.escape, phrase.split())) + r"\b", re.I)
