@@ -111,8 +111,8 @@ def sentences(body: str) -> Iterator[tuple[int, int]]:
 
 
 def sentence_bounds(body: str) -> np.ndarray:
-    """The sentences of `sentences` as an int64 array of [start, end) rows, trimmed in numpy rather than one
-    str.strip a sentence (which, called 20,000 times a megabyte, was half the time of cutting)."""
+    """The sentences of `sentences` as an int64 array of [start, end) rows, trimmed in numpy rather than by one
+    str.strip a sentence (11,000 a megabyte)."""
     cuts = np.fromiter((m.end() for m in _SENTENCE_END.finditer(body)), dtype=np.int64)
     begins, ends = np.concatenate(([0], cuts)), np.concatenate((cuts, [len(body)]))
     codes = np.frombuffer(body.encode("utf-32-le", "surrogatepass"), dtype="<u4")

@@ -13,6 +13,8 @@ import queue
 import threading
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from app.corpus.importers import journal
 from app.corpus.importers.journal import Entry
 from app.corpus.store import Prepared, add_prepared
@@ -56,7 +58,7 @@ class Writer:
             raise self._error
 
     def _run(self) -> None:
-        db = None
+        db: Database | None = None
         try:
             db = open_db(self.home)
             # In WAL mode NORMAL still survives a crash of the process (the journal is intact); only a power cut
@@ -80,7 +82,7 @@ class Writer:
         if db is not None:
             db.close()
 
-    def _commit(self, db, entries: list[Entry], texts: list[Prepared]) -> None:
+    def _commit(self, db: Database, entries: list[Entry], texts: list[Prepared]) -> None:
         with db.atomic():
             for entry in entries:
                 journal.save(db, self.corpus_id, entry)
