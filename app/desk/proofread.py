@@ -43,6 +43,11 @@ _NOT_LETTERS = re.compile(r"[\W_]+")
 _SENTENCE_START = re.compile(r"(^|[.!?]\s+)\s*$")
 
 
+def clash(start: int, end: int, other_start: int, other_end: int) -> bool:
+    """Whether two edits of [start, end) and [other_start, other_end) cannot both be made (two insertions at one place count)."""
+    return (start < other_end and other_start < end) or start == other_start
+
+
 @dataclass(frozen=True)
 class ProofHunk:
     """One change to the original: `original[start:end]` becomes `replacement`."""
@@ -56,7 +61,7 @@ class ProofHunk:
 
     def overlaps(self, other: ProofHunk) -> bool:
         """Whether the two cannot both be applied as they are (two insertions at one place count)."""
-        return (self.start < other.end and other.start < self.end) or self.start == other.start
+        return clash(self.start, self.end, other.start, other.end)
 
     def to_dict(self, original: str) -> dict:
         return asdict(self) | {"original": original[self.start : self.end]}

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from app.desk.proofread import clash
 from app.grammar import Lint
 from app.proofing import tables
 from inference.scripts import UNSPACED
@@ -43,7 +44,7 @@ class Candidate:
         return text[: self.start - offset] + self.replacement + text[self.end - offset :]
 
     def overlaps(self, other: "Candidate") -> bool:
-        return (self.start < other.end and other.start < self.end) or self.start == other.start
+        return clash(self.start, self.end, other.start, other.end)
 
 
 def harper(lints: Sequence[Lint]) -> list[Candidate]:
