@@ -81,6 +81,6 @@ def test_self_test_fails_when_the_worker_never_answers(qtbot, gui_home: Path) ->
 
     window = MainWindow(gui_home, backend="fake", start_worker=False)
     test = SelfTest(QApplication.instance(), window, timeout_ms=50)
-    qtbot.waitUntil(lambda: "ok" in test.report, timeout=5000)
+    qtbot.waitUntil(lambda: "ok" in test.report, timeout=30000)
     assert test.exit_code == 1 and test.report["ok"] is False and "no answer" in test.report["error"]
     window.deleteLater()

@@ -253,7 +253,11 @@ class GrammarController(QObject):
         self.newest.value += 1
         self.timer.stop()
         self.thread.quit()
-        self.thread.wait(5000)
+        if not self.thread.wait(5000):
+            # A Harper call cannot be interrupted, and a QThread destroyed while it runs aborts the whole process
+            # (SIGABRT at exit, seen when the window closes seconds after opening on a loaded machine): wait it out.
+            log.warning("the grammar check is still running; waiting for it to end before closing")
+            self.thread.wait()
 
 
 def _block_now(doc: QTextDocument, index: int, text: str, blocks: int) -> QTextBlock | None:
