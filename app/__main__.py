@@ -12,6 +12,8 @@ from app.display_check import display_problem
 from inference.client import DEFAULT_BACKEND
 from inference.paths import home_dir
 
+ICON = Path(__file__).resolve().parents[1] / "assets" / "icons" / "scriptorium.svg"
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="scriptorium", description="The Scriptorium writing desk.")
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scriptorium: {problem}", file=sys.stderr)
         return 1
     try:
+        from PySide6.QtGui import QIcon
         from PySide6.QtWidgets import QApplication
     except ImportError as exc:
         print(f"scriptorium: PySide6 is not installed ({exc}); run `make install`.", file=sys.stderr)
@@ -46,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *[a for a in argv if a.startswith("-platform")]])
     app.setOrganizationName(prefs.ORGANIZATION)
     app.setApplicationName(prefs.APPLICATION)
+    app.setDesktopFileName("scriptorium")  # the installed menu entry (packaging/scriptorium.desktop): its name and icon
+    app.setWindowIcon(QIcon(str(ICON)))
     apply_theme(app, str(window_settings(home).value(prefs.THEME, "system")))
     if not _unlock(home):
         return 1
