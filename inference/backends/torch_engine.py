@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import Iterator
 
 import torch
 
-from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams
+from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, ScoreStats
 from inference.backends.llama_session import LlamaSession
-from inference.backends.torch_decode import Decoder
+from inference.backends.torch_decode import CHUNK, Decoder
 from inference.backends.torch_quant import GROUP_SIZES, int8_cuda_path, quantize_model
 from inference.engine_choice import PRECISIONS
 from inference.backends.torch_sampling import Sampler
@@ -143,6 +144,31 @@ class TorchBackend(Backend):
                 raise Cancelled("Generation was stopped.")
             history.append(token)
             logits = decoder.step(token)
+
+    def check_scoring(self) -> None:
+        """The forward gives the logits of every position: every text can be scored."""
+
+    @torch.no_grad()
+    def score(self, tokens: list[int], stats: ScoreStats, cancel: threading.Event | None = None) -> list[float]:
+        """log p(token i | tokens before it) for i ≥ 1, from one forward of the text in CHUNK-sized pieces.
+
+        No prefix is kept between texts: the forward writes the cache from position 0, so the live sequence is
+        forgotten and the next prefill reads its prompt again (a GPU reads a sentence in well under a millisecond)."""
+        decoder = self.decoder
+        if decoder is None:
+            raise NoModel("No model is loaded; send load_model first.")
+        decoder.reset()
+        logprobs: list[float] = []
+        for start in range(0, len(tokens), CHUNK):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("Scoring was stopped.")
+            chunk = tokens[start : start + CHUNK]
+            idx = torch.tensor([chunk], dtype=torch.long, device=decoder.device)
+            rows = torch.log_softmax(decoder.model(idx, torch.arange(start, start + len(chunk), device=decoder.device))[0], dim=-1)
+            following = torch.tensor(tokens[start + 1 : start + 1 + len(chunk)], dtype=torch.long, device=decoder.device)
+            logprobs += rows[torch.arange(len(following), device=decoder.device), following].tolist()
+        stats.tokens_evaluated += len(tokens)
+        return logprobs
 
     def unload(self) -> None:
         if self.vocab is not None:
