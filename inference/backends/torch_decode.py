@@ -34,13 +34,14 @@ class DecodeGraph:
         step = lambda: model(self.idx, self.pos, skip=skip, kv_len=model.max_seq)  # noqa: E731
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # warm-up off the capture stream, as torch.cuda.graphs asks
-            for _ in range(2):
-                step()
-        torch.cuda.current_stream().wait_stream(side)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self.logits = step()
+        with torch.no_grad():
+            with torch.cuda.stream(side):  # warm-up off the capture stream, as torch.cuda.graphs asks
+                for _ in range(2):
+                    step()
+            torch.cuda.current_stream().wait_stream(side)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.logits = step()
 
     def __call__(self, token: int, pos: int) -> Tensor:
         """Logits [V] of `token` at `pos` (a view of the graph's output buffer: read it before the next call)."""
@@ -61,7 +62,7 @@ class Decoder:
         self.tokens: list[int] = []  # what the cache holds, position by position
         self.exact_upto = 0  # the prefix evaluated in CHUNK-aligned prefill chunks
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def prefill(self, prompt: Sequence[int], cancel: threading.Event | None = None) -> tuple[Tensor, int]:
         """Read the prompt after its reusable prefix; the last position's logits [V] and how many tokens were kept."""
         keep = usable_prefix(self.tokens, 0, prompt, 0, CHUNK, self.exact_upto)
@@ -77,7 +78,7 @@ class Decoder:
         assert logits is not None  # usable_prefix always leaves the last prompt token to read
         return logits, keep
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def step(self, token: int) -> Tensor:
         """Append one token and return the logits [V] after it."""
         pos = len(self.tokens)

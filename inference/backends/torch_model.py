@@ -273,4 +273,4 @@ def random_weights(args: ModelArgs, device: torch.device | str, dtype: torch.dty
     if args.tied_embeddings and precision not in ("int8", "int4"):
         model.output.weight = model.tok_embeddings.weight
     model.rope_global = model.rope_local = torch.empty(0, device=device)
-    return model
+    return model.requires_grad_(False)

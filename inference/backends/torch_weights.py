@@ -147,4 +147,4 @@ def build(args: ModelArgs, state: dict[str, torch.Tensor], device: torch.device 
         model.output.weight = model.tok_embeddings.weight
     model.rope_global = model.rope_local = torch.empty(0)  # the meta placeholders; setup_caches fills them
     model.rope_freq_factors = factors
-    return model.to(device)
+    return model.requires_grad_(False).to(device)
