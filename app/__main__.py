@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.self_test:
         from app.self_test import SelfTest
 
-        test = SelfTest(app, window)
+        test = SelfTest(window, app.exit)
     code = app.exec()
     return code if test is None else test.exit_code
 

@@ -7,10 +7,10 @@ llama.cpp's library all work together. One JSON line on stdout says what ran; th
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QMainWindow
 
 from inference.protocol import Done, Error
 
@@ -23,9 +23,9 @@ TIMEOUT_MS = 180_000
 class SelfTest(QObject):
     """Watches a MainWindow: after its model has loaded, asks for one continuation; the first outcome ends the app."""
 
-    def __init__(self, app: QApplication, window: QMainWindow, timeout_ms: int = TIMEOUT_MS) -> None:
+    def __init__(self, window: QMainWindow, quit_app: Callable[[int], None], timeout_ms: int = TIMEOUT_MS) -> None:
         super().__init__(window)
-        self.app, self.window, self.exit_code = app, window, 1
+        self.window, self.quit_app, self.exit_code = window, quit_app, 1
         self.report: dict = {"window": True}
         window.worker.finished.connect(self._finished)
         window.worker.died.connect(lambda why: self._end(False, f"the worker died: {why}"))
@@ -52,8 +52,8 @@ class SelfTest(QObject):
         self.report.pop("request", None)
         self.exit_code = 0 if ok else 1
         print(json.dumps(self.report, ensure_ascii=False), flush=True)
-        self.window.worker.stopped.connect(lambda: self.app.exit(self.exit_code))
+        self.window.worker.stopped.connect(lambda: self.quit_app(self.exit_code))
         self.window.close()  # shuts the worker down; `stopped` follows, also when it was already gone
         if not self.window.worker.running:
-            QTimer.singleShot(0, self, lambda: self.app.exit(self.exit_code))
+            QTimer.singleShot(0, self, lambda: self.quit_app(self.exit_code))
 

@@ -74,13 +74,12 @@ def test_self_test_loads_the_model_continues_and_quits(gui_home: Path) -> None:
 
 
 def test_self_test_fails_when_the_worker_never_answers(qtbot, gui_home: Path) -> None:
-    from PySide6.QtWidgets import QApplication
-
     from app.self_test import SelfTest
     from app.ui.main_window import MainWindow
 
     window = MainWindow(gui_home, backend="fake", start_worker=False)
-    test = SelfTest(QApplication.instance(), window, timeout_ms=50)
-    qtbot.waitUntil(lambda: "ok" in test.report, timeout=30000)
-    assert test.exit_code == 1 and test.report["ok"] is False and "no answer" in test.report["error"]
+    exits: list[int] = []  # not the test run's QApplication.exit: that would end every later test's event loops
+    test = SelfTest(window, exits.append, timeout_ms=50)
+    qtbot.waitUntil(lambda: bool(exits), timeout=30000)
+    assert exits[0] == test.exit_code == 1 and test.report["ok"] is False and "no answer" in test.report["error"]
     window.deleteLater()
