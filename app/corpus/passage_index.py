@@ -4,10 +4,10 @@ The texts' own index (texts_fts) ranks whole texts; a citation needs the passage
 own, `passages_fts` (migration m009): each row is a passage's shadow (app/corpus/shadow.py: folded, each CJK
 character a token), its rowid the passage's id. A trigger deletes a passage's row with the passage, so a text cut
 again (a new body, a manuscript edited) never leaves stale rows; new passages are indexed on the next query that
-needs them (`ensure_indexed`), since indexing them in the import would about double its time (2.7 s of CPU for the
-passages of 20 MB against 2.6 s for the whole import) for a feature not every corpus uses. A new fold (a variants.tsv edited) makes
-every row stale: the fold's signature is kept in the settings, and another one rebuilds the index. The first query
-after an import indexes the new passages of every corpus, their shadows cut from each text's (2.7 s of CPU for
+needs them (`ensure_indexed`), since indexing them in the import would about double its time (2.7 s of CPU for
+the passages of 20 MB against 2.6 s for the whole import) for a feature not every corpus uses. A new fold (a
+variants.tsv edited) makes every row stale: the fold's signature is kept in the settings, and another one rebuilds
+the index. The first query after an import indexes the new passages of every corpus, their shadows cut from each text's (2.7 s of CPU for
 20 MB, where folding each passage on its own took 4.3 s); later queries find nothing to do in about a millisecond,
 and BM25 then took 16-53 ms at 42,000 passages.
 
