@@ -69,19 +69,19 @@ def args_from_metadata(meta: dict, vocab_size: int, tied: bool, max_seq_len: int
     )
 
 
-def _unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
+def _unpermute(w: torch.Tensor, n_head: int) -> torch.Tensor:
     """Undo the converter's Q/K row permutation (reshape(n_head, 2, d/2, ...).swapaxes(1, 2)) for NEOX RoPE."""
-    return w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+    return w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
 
 
-def _tensors(reader: "gguf.GGUFReader") -> Iterator[tuple[str, np.ndarray]]:  # noqa: F821
+def _tensors(reader: "gguf.GGUFReader") -> Iterator[tuple[str, torch.Tensor]]:  # noqa: F821
     """Each tensor dequantized to f32 in numpy (row-major) shape, copied off the read-only memmap."""
     import gguf
 
     for t in reader.tensors:
         shape = tuple(int(d) for d in reversed(t.shape.tolist()))  # GGUF lists ne0 (the row length) first
         data = gguf.quants.dequantize(t.data, t.tensor_type)
-        yield t.name, np.array(data, dtype=np.float32, copy=True).reshape(shape)
+        yield t.name, torch.from_numpy(np.array(data, dtype=np.float32, copy=True).reshape(shape))
 
 
 _NAMES = {
@@ -100,8 +100,12 @@ _FUSED = {
 }
 
 
-def gguf_state_dict(raw: dict[str, np.ndarray], args: ModelArgs, arch: str, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """Rename GGUF tensors to the torch model's, fuse QKV and gate/up, and undo the Q/K permutation where needed."""
+def gguf_state_dict(raw: dict[str, torch.Tensor], args: ModelArgs, arch: str, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Rename GGUF-named tensors to the torch model's, fuse QKV and gate/up, and undo the Q/K permutation where needed.
+
+    `arch` "llama" means a llama.cpp conversion (rows permuted); other names, or a checkpoint renamed to GGUF's
+    names (inference.backends.torch_safetensors), keep NEOX order.
+    """
     out: dict[str, torch.Tensor] = {}
     for i in range(args.n_layer):
         blk = f"blk.{i}."
@@ -110,13 +114,13 @@ def gguf_state_dict(raw: dict[str, np.ndarray], args: ModelArgs, arch: str, dtyp
             raw[blk + "attn_k.weight"] = _unpermute(raw[blk + "attn_k.weight"], args.n_kv_head)
         for fused, parts in _FUSED.items():
             if blk + parts[0] in raw:
-                out[f"layers.{i}.{fused}"] = torch.from_numpy(np.concatenate([raw.pop(blk + p) for p in parts]))
+                out[f"layers.{i}.{fused}"] = torch.cat([raw.pop(blk + p) for p in parts])
     for name, tensor in raw.items():
         local = name.split(".", 2)[2] if name.startswith("blk.") else name
         if local not in _NAMES:
             raise ModelError(f"The torch engine does not know the GGUF tensor {name}; this model's variant is unsupported.", code=ErrorCode.UNSUPPORTED_ARCHITECTURE)
         prefix = f"layers.{name.split('.')[1]}." if name.startswith("blk.") else ""
-        out[prefix + _NAMES[local]] = torch.from_numpy(tensor)
+        out[prefix + _NAMES[local]] = tensor
     keep_f32 = ("norm.weight", "rope_freq_factors")  # norms are computed in f32 anyway; tiny
     return {k: v if k.endswith(keep_f32) else v.to(dtype) for k, v in out.items()}
 
