@@ -15,9 +15,9 @@ from inference.backends.base import Backend, GenerationStats, LoadOptions, Reque
 from inference.backends.llama_session import LlamaSession
 from inference.backends.torch_decode import CHUNK, Decoder
 from inference.backends.torch_quant import GROUP_SIZES, int8_cuda_path, quantize_model
-from inference.engine_choice import PRECISIONS
 from inference.backends.torch_sampling import Sampler
 from inference.backends.torch_weights import load_gguf
+from inference.engine_choice import PRECISIONS
 from inference.gpu import gpu_names
 from inference.models import ModelInfo, inspect_gguf
 from inference.protocol import BadRequest, Cancelled, ErrorCode, ModelError, NoModel
@@ -25,8 +25,9 @@ from inference.protocol import BadRequest, Cancelled, ErrorCode, ModelError, NoM
 log = logging.getLogger(__name__)
 
 TOKENIZER_CTX = 64  # the vocabulary-only llama.cpp model that tokenizes needs a context, never used
-# The tied head is 63% of the embedded model's bytes and the one matvec that dominates a decode step;
-# quantizing it costs little agreement (measured in tests/test_torch_quant.py), so int8/int4 quantize it too.
+# The tied head is 63% of the embedded model's bytes and the one matvec that dominates a decode step, so
+# int8/int4 quantize it too. Measured against f32 on the embedded model (tests/test_torch_engine.py): top-1
+# 0.945 with it quantized vs 0.960 without at int8, 0.568 vs 0.650 at int4 group 128.
 QUANTIZE_HEAD = True
 
 
