@@ -132,3 +132,9 @@ def test_where_harper_flagged_a_span_its_suggestion_stands_against_a_barely_like
     assert proofread(text, [lint], text, judge(scores)).corrected == "They're waiting outside."
     scores["There waiting outside."] = -20.0 + MARGINS["table"] + 0.5  # likelier by more than its own margin
     assert proofread(text, [lint], text, judge(scores)).corrected == "There waiting outside."
+
+
+def test_of_two_neighbouring_edits_only_the_likelier_is_taken() -> None:
+    text = "He has wrote three letters."
+    scores = {"He has written three letters.": -20.0, "He had wrote three letters.": -35.0}
+    assert proofread(text, [], text, judge(scores)).corrected == "He has written three letters."
