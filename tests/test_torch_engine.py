@@ -226,6 +226,32 @@ def test_a_second_prompt_reuses_the_aligned_prefix_and_gives_the_same_tokens(tin
     backend.unload()
 
 
+def test_mode_skip_uses_the_stored_skip_set_and_gives_the_plain_greedy_tokens(tiny_llama: Path, tmp_path: Path) -> None:
+    from inference.backends.base import RequestContext
+    from inference.backends.torch_skip import SkipChoice
+    from inference.backends.torch_skip_store import save
+
+    backend = TorchBackend()
+    backend.load(tiny_llama, LoadOptions(n_ctx=256))
+    plain = greedy_ids(backend, "Once upon a time", 16)
+    db = tmp_path / "cache.db"
+    last = backend.decoder.model.args.n_layer - 1
+    save(db, "sha-of-tiny", "cpu:f32", SkipChoice(frozenset({last}), 0.9, 0.5, 1.5, 2, 64, 1), "test")
+    backend.attach_cache(db, "sha-of-tiny")
+    stats = GenerationStats()
+    ids = list(backend.generate(backend.tokenize("Once upon a time"), SamplingParams(max_tokens=16, temperature=0), stats,
+                                RequestContext(speculative="skip")))
+    assert ids == plain  # the stored set was used (no search ran: it would have replaced the row) and changed nothing
+    assert stats.speculative.startswith("skip")
+    assert backend._skip.drafter.skip == frozenset({last})
+    # auto on a CPU never starts drafting by skipping: the search costs minutes there
+    auto = GenerationStats()
+    assert greedy_ids(backend, "Once upon a time", 16) == plain
+    list(backend.generate(backend.tokenize("Once upon a time"), SamplingParams(max_tokens=4, temperature=0), auto))
+    assert not auto.speculative.startswith("skip")
+    backend.unload()
+
+
 # -- GPU paths (skipped without CUDA) ---------------------------------------------------------------------
 @cuda
 def test_cuda_graph_decode_equals_eager_decode(tiny_llama: Path) -> None:

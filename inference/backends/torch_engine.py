@@ -52,6 +52,9 @@ class TorchBackend(Backend):
         self.vocab: LlamaSession | None = None
         self.decoder: Decoder | None = None
         self._n_ctx = 0
+        self._precision = ""
+        self._cache: tuple[Path | None, str] = (None, "")  # cache.db and the model's checksum, for its skip set
+        self._skip = None  # SkipSpeculation once a request asked for mode skip (the search runs then, once)
 
     def load_model(self, model: ModelInfo, options: LoadOptions) -> dict:
         """A registry entry's precision applies unless the request names one."""
@@ -77,7 +80,7 @@ class TorchBackend(Backend):
         model = self._model(path, precision, dtype, device, options.group_size, n_ctx)
         self.decoder = Decoder(model, n_ctx, dtype, use_graph=cuda)
         self.vocab = LlamaSession.open(path, n_ctx=TOKENIZER_CTX, n_batch=TOKENIZER_CTX, vocab_only=True)
-        self._n_ctx = n_ctx
+        self._n_ctx, self._precision = n_ctx, precision
         return {
             "backend": self.name, "engine": self.name, "device": _device_name(device), "precision": precision,
             "dtype": str(dtype).removeprefix("torch."), "n_ctx": n_ctx, "n_layers": model.args.n_layer,
@@ -129,8 +132,12 @@ class TorchBackend(Backend):
         decoder = self.decoder
         assert decoder is not None
         sample = Sampler(params)
+        skip = self._skip_speculation(params, context)  # before the prefill: a first search overwrites the cache
         logits, stats.tokens_reused = decoder.prefill(prompt, context.cancel)
         stats.extra["cache"] = "live" if stats.tokens_reused else "cold"
+        if skip is not None:
+            yield from skip.generate(decoder.tokens, logits, params, stats, context)
+            return
         budget = min(params.max_tokens, self.n_ctx - len(prompt))
         history = list(prompt)
         while True:
@@ -145,6 +152,32 @@ class TorchBackend(Backend):
                 raise Cancelled("Generation was stopped.")
             history.append(token)
             logits = decoder.step(token)
+
+    def attach_cache(self, db_path: Path | None, model_sha256: str) -> None:
+        self._cache = (db_path, model_sha256)
+
+    def _skip_speculation(self, params: SamplingParams, context: RequestContext):
+        """Layer-skipping self-speculation for a greedy request that asks for it (`skip`, or `auto` on a GPU).
+
+        The skip set is the stored one of this model and setting, or searched once now on the user's text
+        (minutes on a CPU, which is why `auto` never starts it there); the controller then turns drafting off
+        where verifying does not pay.
+        """
+        decoder = self.decoder
+        wanted = context.speculative == "skip" or (context.speculative == "auto" and decoder.device.type == "cuda")
+        if not (wanted and params.greedy):
+            return None
+        if self._skip is None:
+            from inference.backends.torch_skip import SkipSpeculation
+            from inference.backends.torch_skip_store import skip_set_for
+
+            db_path, sha = self._cache
+            choice = skip_set_for(decoder.model, sha or "unregistered", db_path, f"{decoder.device.type}:{self._precision}",
+                                  lambda text: self.tokenize(text, add_bos=True))
+            decoder.reset()  # the search wrote the cache from position 0
+            self._skip = SkipSpeculation(decoder.model, self.is_end, self._n_ctx)
+            self._skip.adopt_skip(choice.skip)
+        return self._skip if self._skip.drafter is not None else None
 
     def check_scoring(self) -> None:
         """The forward gives the logits of every position: every text can be scored."""
@@ -174,7 +207,7 @@ class TorchBackend(Backend):
     def unload(self) -> None:
         if self.vocab is not None:
             self.vocab.close()
-        self.vocab = self.decoder = None
+        self.vocab = self.decoder = self._skip = None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # the worker outlives the model: give its memory back to the device
 
