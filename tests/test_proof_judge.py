@@ -134,7 +134,14 @@ def test_where_harper_flagged_a_span_its_suggestion_stands_against_a_barely_like
     assert proofread(text, [lint], text, judge(scores)).corrected == "There waiting outside."
 
 
-def test_of_two_neighbouring_edits_only_the_likelier_is_taken() -> None:
+def test_of_a_verb_form_and_an_edit_beside_it_only_the_likelier_is_taken() -> None:
     text = "He has wrote three letters."
     scores = {"He has written three letters.": -20.0, "He had wrote three letters.": -35.0}
     assert proofread(text, [], text, judge(scores)).corrected == "He has written three letters."
+
+
+def test_two_misspelt_neighbours_are_both_fixed() -> None:
+    text = "We met at the libary tomorow."
+    lints = [Lint(14, 20, "spelling", "Spelling", ("library",), "SpellCheck"), Lint(21, 28, "spelling", "Spelling", ("tomorrow",), "SpellCheck")]
+    scores = {"We met at the library tomorow.": -30.0, "We met at the libary tomorrow.": -30.0}
+    assert proofread(text, lints, text, judge(scores)).corrected == "We met at the library tomorrow."

@@ -7,8 +7,8 @@ original (the worker's `score` op: the sum of its tokens' log-probabilities), an
 when it beats the original by its source's margin (MARGINS: calibrated on error-free sentences of a dev split,
 tests/data/tasks/dev/, so that few correct sentences are changed). Of overlapping candidates the likeliest
 that passes wins, except that where Harper flagged a span its passing suggestion stands unless another
-candidate is likelier than it by that candidate's own margin; and of two edits of neighbouring words (each
-scored alone, though they interact) only the likelier is taken. Each correction says who proposed it and by how much the model preferred it.
+candidate is likelier than it by that candidate's own margin; and of a verb-form edit and an edit of the
+word beside it (each scored alone, though a verb agrees with its neighbour) only the likelier is taken. Each correction says who proposed it and by how much the model preferred it.
 
 Harper's suggestions that the model does not prefer, and the model's own changes that are not one-for-one
 fixes or that it does not prefer once scored, are shown apart as rewordings: never applied unless accepted.
@@ -137,7 +137,7 @@ def _decided(sentence: Sentence, found: list[Candidate], scores: dict[str, float
     hunks = []
     harper = [(g, c) for g, c in ranked if c.source == HARPER and g > margins[HARPER]]
     for gain, c in ranked:
-        if gain <= margins[c.source] or any(c.overlaps(t) or _neighbours(sentence, c, t) for t in taken):
+        if gain <= margins[c.source] or any(c.overlaps(t) or _agreeing(sentence, c, t) for t in taken):
             continue
         # Where Harper flagged the span, its passing suggestion stands unless another is likelier by that one's margin.
         if c.source != HARPER and any(c.overlaps(h) and gain - g <= margins[c.source] for g, h in harper):
@@ -150,11 +150,12 @@ def _decided(sentence: Sentence, found: list[Candidate], scores: dict[str, float
     return hunks
 
 
-def _neighbours(sentence: Sentence, a: Candidate, b: Candidate) -> bool:
-    """Whether two edits touch words with only spaces between: each was scored alone, and neighbours interact (has
-    wrote → has written or had wrote, not had written), so only the likelier of the two is taken."""
+def _agreeing(sentence: Sentence, a: Candidate, b: Candidate) -> bool:
+    """Whether two edits touch words with only spaces between and one of them is a verb form: each was scored alone,
+    and a verb agrees with its neighbour (has wrote → has written or had wrote, not had written)."""
     first, second = sorted((a, b), key=lambda c: c.start)
-    return not sentence.text[first.end - sentence.start : second.start - sentence.start].strip()
+    gap = sentence.text[first.end - sentence.start : second.start - sentence.start]
+    return VERB in (a.source, b.source) and not gap.strip()
 
 
 def _apart(found: list[Candidate], taken: list[Candidate]) -> list[Candidate]:
