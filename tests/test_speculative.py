@@ -135,3 +135,10 @@ def test_auto_turns_itself_off_once_the_probe_says_it_cannot_pay(tiny_backend) -
     out, stats = _run(tiny_backend, ids, "auto")
     assert out == plain and stats.speculative == "off" and stats.drafted_tokens == 0
     assert "costs 2.00x" in stats.extra["speculative_reason"]
+
+
+def test_skip_on_llama_cpp_says_where_it_runs(tiny_backend) -> None:
+    from inference.protocol import BadRequest
+
+    with pytest.raises(BadRequest, match="torch engine"):
+        _run(tiny_backend, tiny_backend.tokenize(TEXT), "skip")

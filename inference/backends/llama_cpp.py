@@ -187,6 +187,9 @@ class LlamaCppBackend(Backend):
         if not params.greedy:
             stats.extra["speculative_note"] = "speculation runs only for greedy decoding (temperature 0)"
             return None
+        if mode == "skip":
+            raise BadRequest("Speculation by skipping layers runs on the torch engine; this model runs on llama.cpp "
+                             "(`scriptorium models set-engine NAME torch` moves it), or use --speculative auto.")
         drafter = self.drafters["lookup"] if mode in ("auto", "lookup") else self._draft_model(mode.removeprefix("draft:"))
         reason = self.controller.off_reason(drafter.name) if mode == "auto" and self.controller.probed else None
         if reason:  # decided once per model by the probe: plain decoding, the very code path of `off`
