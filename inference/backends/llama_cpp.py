@@ -15,7 +15,7 @@ import psutil
 from inference.backends import llama_adapter as adapter
 from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, ScoreStats
 from inference.backends.draft_model import DraftModel, same_vocabulary
-from inference.backends.llama_session import LlamaSession
+from inference.backends.llama_session import LlamaSession, SessionTokens
 from inference.cache import DEFAULT_MEMORY_MB, SessionCache, budget_bytes
 from inference.cache import clear as clear_states
 from inference.gpu import gpu_names
@@ -37,7 +37,7 @@ def _check_memory(size_bytes: int, path: Path) -> None:
         )
 
 
-class LlamaCppBackend(Backend):
+class LlamaCppBackend(SessionTokens, Backend):
     """Generation through a LlamaSession, with session caches (inference.cache) and speculative decoding (inference.speculative)."""
 
     name = "llama_cpp"
@@ -85,15 +85,6 @@ class LlamaCppBackend(Backend):
         if self._session is None:
             raise NoModel("No model is loaded; send load_model first.")
         return self._session
-
-    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
-        return self.session.tokenize(text, add_bos)
-
-    def token_bytes(self, token_id: int) -> bytes:
-        return self.session.detokenize([token_id])
-
-    def is_end(self, token_id: int) -> bool:
-        return self.session.is_end(token_id)
 
     @property
     def n_ctx(self) -> int:

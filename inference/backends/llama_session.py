@@ -205,3 +205,21 @@ def _next_logprobs(logits: np.ndarray, following: Sequence[int]) -> list[float]:
     top = rows.max(axis=1, keepdims=True)
     lse = top[:, 0] + np.log(np.exp(rows - top).sum(axis=1))
     return (rows[np.arange(len(following)), list(following)] - lse).tolist()
+
+
+class SessionTokens:
+    """Tokens through llama.cpp's own tokenizer, for a backend whose `session` property is a LlamaSession.
+
+    The llama.cpp backend and the torch engine (which reads the same GGUF's vocabulary) tokenize alike.
+    """
+
+    session: LlamaSession
+
+    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
+        return self.session.tokenize(text, add_bos)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self.session.detokenize([token_id])
+
+    def is_end(self, token_id: int) -> bool:
+        return self.session.is_end(token_id)

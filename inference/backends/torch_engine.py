@@ -12,7 +12,7 @@ from typing import Iterator
 import torch
 
 from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, ScoreStats
-from inference.backends.llama_session import LlamaSession
+from inference.backends.llama_session import LlamaSession, SessionTokens
 from inference.backends.torch_decode import CHUNK, Decoder
 from inference.backends.torch_quant import GROUP_SIZES, int8_cuda_path, quantize_model
 from inference.backends.torch_sampling import Sampler
@@ -43,7 +43,7 @@ def activation_dtype(precision: str, cuda: bool) -> torch.dtype:
     return torch.bfloat16
 
 
-class TorchBackend(Backend):
+class TorchBackend(SessionTokens, Backend):
     """Generation through inference.backends.torch_decode; tokens come from llama.cpp's own tokenizer of the same GGUF."""
 
     name = "torch"
@@ -105,15 +105,6 @@ class TorchBackend(Backend):
         if self.vocab is None:
             raise NoModel("No model is loaded; send load_model first.")
         return self.vocab
-
-    def tokenize(self, text: str, add_bos: bool = True) -> list[int]:
-        return self.session.tokenize(text, add_bos)
-
-    def token_bytes(self, token_id: int) -> bytes:
-        return self.session.detokenize([token_id])
-
-    def is_end(self, token_id: int) -> bool:
-        return self.session.is_end(token_id)
 
     @property
     def n_ctx(self) -> int:
