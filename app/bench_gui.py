@@ -140,10 +140,6 @@ STREAMING = ("streaming", "streaming, checking on")
 def run(args: argparse.Namespace) -> int:
     """Open the real window, measure idle and streaming lateness (checking off, then on), print a table and one JSON line."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
-    from app.ui.main_window import MainWindow
-
     home = _prepare_home(args)
     try:
         return _measure(args, home)
