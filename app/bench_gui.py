@@ -68,10 +68,19 @@ def sample_document(kib: int) -> str:
 
 def _prepare_home(args: argparse.Namespace) -> Path:
     from inference.models import Registry
+    from inference.paths import models_dir
 
     home = Path(tempfile.mkdtemp(prefix="scriptorium-bench-gui-"))
-    model = args.model or str(Registry(args.home).default().path)
-    Registry(home).use(model)
+    source = Registry(args.home).get(args.model) if args.model else Registry(args.home).default()
+    if source.embedded:  # link the assembled model and its stamp, so the scratch home does not copy 253 MB again
+        target = models_dir(home)
+        target.mkdir(parents=True, exist_ok=True)
+        for path in (Path(source.path), Path(source.path).with_suffix(".sha256")):
+            try:
+                os.link(path, target / path.name)
+            except OSError:  # another file system
+                (target / path.name).symlink_to(path.resolve())
+    Registry(home).use(str(source.path))
     return home
 
 
@@ -144,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _measure(args, home)
     finally:
-        shutil.rmtree(home, ignore_errors=True)  # it holds a copy of the model: hundreds of megabytes a run
+        shutil.rmtree(home, ignore_errors=True)  # a scratch library, links to the model at most
 
 
 def _measure(args: argparse.Namespace, home: Path) -> int:
