@@ -175,6 +175,10 @@ class Engine:
             self.local = backends.base.create(name)
         return self.local, reason
 
+    def idle_step(self) -> bool:
+        """One step of the loaded backend's background work (the worker calls it while no request waits); whether more remains."""
+        return self.model is not None and self.backend.idle_step()
+
     def describe(self) -> dict:
         return {"model": self.model.name if self.model else None, "remote": False, **self.load_info}
 

@@ -42,6 +42,11 @@ class FairQueue:
             self._closed, self._last = True, last
             self._ready.notify()
 
+    def idle(self) -> bool:
+        """Nothing waits and the queue is open: the moment for background work."""
+        with self._ready:
+            return not (self._interactive or self._background or self._closed)
+
     def get(self) -> Request | None:
         """The next request to run, waiting for one; None once closed and drained."""
         with self._ready:

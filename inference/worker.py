@@ -62,6 +62,7 @@ class Worker:
         self.outcomes: Counter[str] = Counter()  # how requests ended: done, cancelled, or another error code
         self.recent: deque[dict] = deque(maxlen=RECENT)  # the last requests to end, oldest first
         self.client_gone = False  # the client's end of stdout closed: nobody reads what comes next
+        self.idle_work = False  # whether the engine may have background work (Engine.idle_step) to run when idle
 
     def emit(self, event: Event) -> None:
         line = to_line(event)
@@ -144,7 +145,7 @@ class Worker:
     # -- serving ---------------------------------------------------------------------------
     def serve(self) -> None:
         """Run requests in the queue's order until shutdown or end of input."""
-        while not self.client_gone and (request := self.pending.get()) is not None:
+        while not self.client_gone and (request := self._next()) is not None:
             if request.op == "shutdown":
                 self.emit(Done(request.id, {}))
                 return
@@ -166,8 +167,20 @@ class Worker:
             with self.state_lock:
                 self.current = None
             self.finish(request, end)
+            self.idle_work = True  # a request may have left background work: ask the engine when the queue empties
         if self.client_gone:
             log.warning("the client has gone (its end of the pipe closed): queued requests dropped, stopping")
+
+    def _next(self) -> Request | None:
+        """The next request. While none waits, the engine's background work runs a step at a time: a request that
+        arrives waits for the step in progress only, and a shutdown or end of input ends the work unfinished."""
+        while self.idle_work and not self.client_gone and self.pending.idle():
+            try:
+                self.idle_work = self.engine.idle_step()
+            except Exception:  # background work must never take the worker down; it is offered again after a request
+                log.exception("background work failed")
+                self.idle_work = False
+        return self.pending.get()
 
     def handle(self, request: Request, cancel: threading.Event) -> dict:
         handler: Callable[[Request, threading.Event], dict] | None = getattr(self, f"op_{request.op}", None)

@@ -228,7 +228,7 @@ def test_a_second_prompt_reuses_the_aligned_prefix_and_gives_the_same_tokens(tin
 
 def test_mode_skip_uses_the_stored_skip_set_and_gives_the_plain_greedy_tokens(tiny_llama: Path, tmp_path: Path) -> None:
     from inference.backends.base import RequestContext
-    from inference.backends.torch_skip import SkipChoice
+    from inference.backends.torch_skip_search import SkipChoice
     from inference.backends.torch_skip_store import save
 
     backend = TorchBackend()
@@ -250,6 +250,56 @@ def test_mode_skip_uses_the_stored_skip_set_and_gives_the_plain_greedy_tokens(ti
     list(backend.generate(backend.tokenize("Once upon a time"), SamplingParams(max_tokens=4, temperature=0), auto))
     assert not auto.speculative.startswith("skip")
     backend.unload()
+
+
+def test_auto_decodes_plainly_searches_when_idle_and_keeps_the_prefix_through_the_search(tiny_llama: Path, tmp_path: Path) -> None:
+    from inference.backends.base import RequestContext
+    from inference.backends.torch_decode import CHUNK
+    from inference.backends.torch_skip_store import load
+
+    backend = TorchBackend(skip_auto_devices=("cpu",))  # as on a GPU: auto would draft by skipping here
+    backend.load(tiny_llama, LoadOptions(n_ctx=1024))
+    db = tmp_path / "cache.db"
+    backend.attach_cache(db, "sha-of-tiny")
+    prompt = backend.tokenize(CORPUS)[:300]
+
+    def answer(mode: str) -> tuple[list[int], GenerationStats]:
+        stats = GenerationStats()
+        ids = list(backend.generate(prompt, SamplingParams(max_tokens=12, temperature=0), stats, RequestContext(speculative=mode)))
+        return ids, stats
+
+    plain, _ = answer("off")
+    first, stats = answer("auto")  # no stored set: plain decoding at once, the search wanted
+    assert first == plain and stats.extra["skip_set"] == "pending" and stats.speculative == "off"
+    for _ in range(3):
+        assert backend.idle_step()
+    assert backend.cache_stats()["skip_set"]["state"] == "searching"
+    mid, stats = answer("auto")  # a request between two steps: same tokens, and the search left the live prefix alone
+    assert mid == plain and stats.tokens_reused == CHUNK and stats.extra["skip_set"] == "searching"
+    while backend.idle_step():
+        pass
+    status = backend.cache_stats()["skip_set"]
+    assert status["state"] == "stored" and load(db, "sha-of-tiny", "cpu:f32", 3)[0].skip == frozenset(status["skip"])
+    after, stats = answer("auto")
+    assert after == plain and stats.extra["skip_set"] == "stored"
+    backend.unload()
+
+
+def test_forced_skip_searches_once_and_the_next_worker_reads_the_stored_set(tiny_llama: Path, home: Path) -> None:
+    text = CORPUS[:500]
+    results = []
+    for _ in range(2):  # two workers, one after the other, on the same data directory
+        with WorkerClient(home=home, backend="torch") as client:
+            client.call("load_model", model=str(tiny_llama), n_ctx=512, timeout=120)
+            off = client.call("generate", raw_prompt=text, max_tokens=10, temperature=0, speculative="off", timeout=120)
+            skip = client.call("generate", raw_prompt=text, max_tokens=10, temperature=0, speculative="skip", timeout=120)
+            results.append((off, skip, client.call("cache_stats", timeout=60)))
+    (off1, skip1, stats1), (off2, skip2, stats2) = results
+    assert skip1["output"] == off1["output"] == skip2["output"] == off2["output"]
+    assert skip1["stats"]["skip_set"] == "stored" and skip1["stats"]["skip_search_s"] >= 0  # the first waited for it
+    assert skip2["stats"]["skip_set"] == "stored" and "skip_search_s" not in skip2["stats"]  # the second read it
+    assert stats1["skip_set"]["state"] == stats2["skip_set"]["state"] == "stored"
+    assert stats1["skip_set"]["skip"] == stats2["skip_set"]["skip"]
 
 
 # -- GPU paths (skipped without CUDA) ---------------------------------------------------------------------

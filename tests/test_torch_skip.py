@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ import torch
 
 from inference.backends.base import GenerationStats, RequestContext, SamplingParams
 from inference.backends.torch_model import ModelArgs, Transformer, random_weights
-from inference.backends.torch_skip import SkipChoice, SkipDrafter, StepCosts, TorchTarget, search_skip_set
-from inference.backends.torch_skip_store import load, save, skip_set_for
+from inference.backends.torch_skip import SkipDrafter, TorchTarget
+from inference.backends.torch_skip_search import COST_REPEATS, SkipChoice, SkipSearch, StepCosts, search_skip_set
+from inference.backends.torch_skip_store import MIN_TEXT, PromptSample, SkipSets, load, save
+from inference.protocol import Cancelled
 from inference.speculative import Controller, speculative_decode
 
 END = 3
@@ -121,21 +124,96 @@ def test_skip_sets_are_stored_per_model_and_setting(tmp_path: Path) -> None:
     assert sqlite3.connect(db).execute("SELECT count(*) FROM skip_sets").fetchone()[0] == 0
 
 
-def test_skip_set_for_searches_once_then_reads_the_store(tmp_path: Path) -> None:
+def test_a_search_in_steps_leaves_the_live_cache_as_it_was_and_chooses_as_one_batch_would() -> None:
+    model = tiny(n_layer=6)
+    model(torch.tensor([[5, 9, 11, 2]]), torch.arange(4))  # a live sequence the search must not touch
+    live = [(layer.attention.kv_cache.k.clone(), layer.attention.kv_cache.v.clone()) for layer in model.layers]
+    tokens = [(7 * i + 3) % 97 for i in range(80)]
+    costs = StepCosts(fixed=0.3, per_layer=0.1, n_layer=6)
+    search = SkipSearch(model, tokens, costs, chunk=16)
+    chosen = search.run()
+    whole = SkipSearch(model, tokens, costs, chunk=len(tokens)).run()  # the sample in one forward per set
+    assert chosen == whole
+    for layer, (k, v) in zip(model.layers, live):
+        assert torch.equal(layer.attention.kv_cache.k, k) and torch.equal(layer.attention.kv_cache.v, v)
+    # one step per 16-token chunk: the full model's reference, then every set tried; and the closing one
+    assert len(search.step_seconds) == (1 + chosen.evaluated) * 5 + 1 and search.caches == []
+
+
+def test_a_search_times_this_devices_costs_in_steps_of_one_forward() -> None:
+    search = SkipSearch(tiny(n_layer=4), [(5 * i + 1) % 97 for i in range(32)], chunk=32)
+    for _ in range(2 * (COST_REPEATS + 2)):  # per cost figure: the step built, then each timed forward
+        assert search.step()
+    choice = search.run()
+    assert 0 < choice.draft_cost <= 1.0 and choice.evaluated >= 2
+
+
+def test_the_sample_is_the_newest_prompts_tail_after_one_bos() -> None:
+    sample = PromptSample(size=8)
+    assert sample.tokens() == []
+    sample.add([1, 10, 11, 12])
+    assert sample.tokens() == [1, 10, 11, 12]
+    sample.add([1, 20, 21, 22, 23])
+    sample.add([1, 20, 21, 22, 23])  # sent again: counted once
+    assert sample.tokens() == [1, 10, 11, 12, 20, 21, 22, 23]
+    sample.add([1, *range(30, 40)])
+    assert sample.tokens() == [1, *range(33, 40)]
+
+
+def prompt_of(n: int, seed: int = 0) -> list[int]:
+    return [1, *((seed + 7 * i + 3) % 97 for i in range(n - 1))]
+
+
+def test_an_idle_search_runs_only_once_wanted_and_with_enough_text_then_is_stored_and_reused(tmp_path: Path) -> None:
     db = tmp_path / "cache.db"
     model = tiny(n_layer=5)
-    text = tmp_path / "mine.txt"
-    text.write_text("a b c d " * 40)
-    calls = []
+    sets = SkipSets(model, "c" * 64, "cpu:f32", db, sample_tokens=96)
+    sets.note_prompt(prompt_of(MIN_TEXT + 40))
+    assert not sets.idle_step() and sets.state == "none"  # nobody asked for skipping
+    assert sets.choice() is None and sets.state == "pending"
+    steps = 0
+    while sets.idle_step():
+        steps += 1
+        assert sets.state == "searching" and (not db.exists() or load(db, "c" * 64, "cpu:f32", 5) is None)
+    assert steps > 10 and sets.state == "stored" and sets.status()["skip"] == sorted(sets.stored.skip)
+    stored, source = load(db, "c" * 64, "cpu:f32", 5)
+    assert stored == sets.stored and source == "your prompts (96 tokens)"
+    again = SkipSets(model, "c" * 64, "cpu:f32", db)  # the next worker: read, not searched
+    assert again.state == "stored" and again.choice() == stored and not again.idle_step()
 
-    def tokenize(s: str) -> list[int]:
-        calls.append(s)
-        return [ord(c) % 97 for c in s]
 
-    first = skip_set_for(model, "c" * 64, db, "cpu:float32", tokenize, text_file=text, sample_tokens=48)
-    second = skip_set_for(model, "c" * 64, db, "cpu:float32", tokenize, text_file=text, sample_tokens=48)
-    assert first == second and len(calls) == 1 and first.sample_tokens == 48
-    assert load(db, "c" * 64, "cpu:float32", 5)[1] == "your text (mine.txt)"
+def test_too_little_text_waits_for_more(tmp_path: Path) -> None:
+    sets = SkipSets(tiny(n_layer=4), "d" * 64, "cpu:f32", tmp_path / "cache.db")
+    sets.note_prompt(prompt_of(MIN_TEXT - 10))
+    assert sets.choice() is None and not sets.idle_step()
+    assert sets.status() == {"state": "pending", "setting": "cpu:f32", "text_tokens": MIN_TEXT - 10, "text_needed": MIN_TEXT}
+    sets.note_prompt(prompt_of(30, seed=5))
+    assert sets.idle_step() and sets.state == "searching"
+
+
+def test_an_unfinished_search_stores_nothing_and_a_forced_one_resumes_it(tmp_path: Path) -> None:
+    db = tmp_path / "cache.db"
+    model = tiny(n_layer=5)
+    sets = SkipSets(model, "e" * 64, "cpu:f32", db, sample_tokens=64)
+    sets.note_prompt(prompt_of(MIN_TEXT))
+    sets.choice()
+    for _ in range(5):
+        assert sets.idle_step()
+    assert load(db, "e" * 64, "cpu:f32", 5) is None  # dropped here (a shutdown), nothing was kept
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        sets.search_now(cancel)  # a forced request cancelled: one more step, then it stops
+    assert sets.state == "searching" and sets.search.step_seconds and len(sets.search.step_seconds) == 6
+    assert sets.search_now(None) == sets.stored and load(db, "e" * 64, "cpu:f32", 5)[0] == sets.stored
+
+
+def test_a_search_that_fails_turns_skipping_off_and_is_not_retried(tmp_path: Path) -> None:
+    sets = SkipSets(tiny(n_layer=4), "f" * 64, "cpu:f32", tmp_path / "cache.db")
+    sets.note_prompt(prompt_of(MIN_TEXT))
+    sets.choice()
+    sets.model = None  # the search cannot even start: a broken model
+    assert not sets.idle_step() and sets.state == "failed" and not sets.idle_step()
 
 
 @pytest.mark.embedded

@@ -128,6 +128,15 @@ class Backend(ABC):
     def unload(self) -> None:
         """Free the model's memory."""
 
+    def idle_step(self) -> bool:
+        """One short step of background work, run while no request waits; whether more remains (none by default).
+
+        A request that arrives waits for the step in progress, so a step should take a fraction of a second;
+        the work is offered by requests (the worker asks again after each one) and must survive being left
+        unfinished: a shutdown or an unload may come between any two steps.
+        """
+        return False
+
     def cache_stats(self) -> dict:
         """What the backend's caches hold; empty when it has none."""
         return {}

@@ -16,6 +16,8 @@ from inference.backends.llama_session import LlamaSession, SessionTokens
 from inference.backends.torch_decode import CHUNK, Decoder
 from inference.backends.torch_quant import GROUP_SIZES, int8_cuda_path, quantize_model
 from inference.backends.torch_sampling import Sampler
+from inference.backends.torch_skip import SkipSpeculation
+from inference.backends.torch_skip_store import SkipSets
 from inference.backends.torch_weights import load_gguf
 from inference.engine_choice import PRECISIONS
 from inference.gpu import gpu_names
@@ -29,6 +31,10 @@ TOKENIZER_CTX = 64  # the vocabulary-only llama.cpp model that tokenizes needs a
 # int8/int4 quantize it too. Measured against f32 on the embedded model (tests/test_torch_engine.py): top-1
 # 0.945 with it quantized vs 0.960 without at int8, 0.568 vs 0.650 at int4 group 128.
 QUANTIZE_HEAD = True
+# Device types where speculative `auto` drafts by skipping layers. On a CPU the output head dominates a step, so
+# a draft cost 0.97 of one on the embedded model and forced `skip` ran at 0.49x plain (README); on a GPU the
+# layers dominate a large model's step. Tests pass ("cpu",) to run the idle search on this machine.
+SKIP_AUTO_DEVICES = ("cuda",)
 
 
 def default_precision(cuda: bool) -> str:
@@ -48,13 +54,14 @@ class TorchBackend(SessionTokens, Backend):
 
     name = "torch"
 
-    def __init__(self) -> None:
+    def __init__(self, skip_auto_devices: tuple[str, ...] = SKIP_AUTO_DEVICES) -> None:
         self.vocab: LlamaSession | None = None
         self.decoder: Decoder | None = None
         self._n_ctx = 0
         self._precision = ""
-        self._cache: tuple[Path | None, str] = (None, "")  # cache.db and the model's checksum, for its skip set
-        self._skip = None  # SkipSpeculation once a request asked for mode skip (the search runs then, once)
+        self.skip_auto_devices = skip_auto_devices
+        self._skip_sets: SkipSets | None = None  # the loaded model's skip set: stored, or searched when idle
+        self._skip: SkipSpeculation | None = None  # the drafter and its controller, once a stored set is used
 
     def load_model(self, model: ModelInfo, options: LoadOptions) -> dict:
         """A registry entry's precision applies unless the request names one."""
@@ -81,6 +88,7 @@ class TorchBackend(SessionTokens, Backend):
         self.decoder = Decoder(model, n_ctx, dtype, use_graph=cuda)
         self.vocab = LlamaSession.open(path, n_ctx=TOKENIZER_CTX, n_batch=TOKENIZER_CTX, vocab_only=True)
         self._n_ctx, self._precision = n_ctx, precision
+        self._skip_sets = SkipSets(model, "unregistered", self._skip_setting(), None)  # attach_cache gives it cache.db
         return {
             "backend": self.name, "engine": self.name, "device": _device_name(device), "precision": precision,
             "dtype": str(dtype).removeprefix("torch."), "n_ctx": n_ctx, "n_layers": model.args.n_layer,
@@ -123,7 +131,7 @@ class TorchBackend(SessionTokens, Backend):
         decoder = self.decoder
         assert decoder is not None
         sample = Sampler(params)
-        skip = self._skip_speculation(params, context)  # before the prefill: a first search overwrites the cache
+        skip = self._skip_speculation(prompt, params, stats, context)
         logits, stats.tokens_reused = decoder.prefill(prompt, context.cancel)
         stats.extra["cache"] = "live" if stats.tokens_reused else "cold"
         if skip is not None:
@@ -145,30 +153,49 @@ class TorchBackend(SessionTokens, Backend):
             logits = decoder.step(token)
 
     def attach_cache(self, db_path: Path | None, model_sha256: str) -> None:
-        self._cache = (db_path, model_sha256)
+        """Skip sets of this model are read from and stored in db_path (the engine calls this right after a load)."""
+        if self.decoder is not None:
+            self._skip_sets = SkipSets(self.decoder.model, model_sha256 or "unregistered", self._skip_setting(), db_path)
 
-    def _skip_speculation(self, params: SamplingParams, context: RequestContext):
+    def _skip_setting(self) -> str:
+        return f"{self.decoder.device.type}:{self._precision}"
+
+    def _skip_speculation(self, prompt: list[int], params: SamplingParams, stats: GenerationStats,
+                          context: RequestContext) -> SkipSpeculation | None:
         """Layer-skipping self-speculation for a greedy request that asks for it (`skip`, or `auto` on a GPU).
 
-        The skip set is the stored one of this model and setting, or searched once now on the user's text
-        (minutes on a CPU, which is why `auto` never starts it there); the controller then turns drafting off
-        where verifying does not pay.
+        The skip set is the stored one of this model and setting. Without one, `auto` decodes plainly and the
+        search runs on the prompts seen when the worker is idle (idle_step), so it never delays an answer;
+        forced `skip` finishes the search first, because its user asked for skipping and a worker that serves
+        one request (the command line) is never idle. The search writes a scratch cache of its own, so the
+        live prefix survives it. The controller then turns drafting off where verifying does not pay.
         """
-        decoder = self.decoder
-        wanted = context.speculative == "skip" or (context.speculative == "auto" and decoder.device.type == "cuda")
-        if not (wanted and params.greedy):
+        sets, decoder = self._skip_sets, self.decoder
+        assert sets is not None and decoder is not None
+        sets.note_prompt(prompt)
+        forced = context.speculative == "skip"
+        if not (params.greedy and (forced or (context.speculative == "auto" and decoder.device.type in self.skip_auto_devices))):
+            return None
+        t0, waited = time.perf_counter(), forced and sets.stored is None
+        choice = sets.search_now(context.cancel) if forced else sets.choice()
+        if waited and choice is not None:
+            stats.extra["skip_search_s"] = round(time.perf_counter() - t0, 2)  # this answer waited for the search
+        stats.extra["skip_set"] = sets.state
+        if choice is None or not choice.skip:
             return None
         if self._skip is None:
-            from inference.backends.torch_skip import SkipSpeculation
-            from inference.backends.torch_skip_store import skip_set_for
-
-            db_path, sha = self._cache
-            choice = skip_set_for(decoder.model, sha or "unregistered", db_path, f"{decoder.device.type}:{self._precision}",
-                                  lambda text: self.tokenize(text, add_bos=True))
-            decoder.reset()  # the search wrote the cache from position 0
             self._skip = SkipSpeculation(decoder.model, self.is_end, self._n_ctx)
+        if self._skip.drafter is None or self._skip.drafter.skip != choice.skip:
             self._skip.adopt_skip(choice.skip)
-        return self._skip if self._skip.drafter is not None else None
+        return self._skip
+
+    def idle_step(self) -> bool:
+        """One step of the skip-set search, when a request wanted one and none is stored."""
+        return self._skip_sets is not None and self._skip_sets.idle_step()
+
+    def cache_stats(self) -> dict:
+        """The skip set's state (none, pending, searching, stored, failed); the torch engine keeps no session caches."""
+        return {"skip_set": self._skip_sets.status()} if self._skip_sets is not None else {}
 
     def check_scoring(self) -> None:
         """The forward gives the logits of every position: every text can be scored."""
@@ -198,7 +225,7 @@ class TorchBackend(SessionTokens, Backend):
     def unload(self) -> None:
         if self.vocab is not None:
             self.vocab.close()
-        self.vocab = self.decoder = self._skip = None
+        self.vocab = self.decoder = self._skip = self._skip_sets = None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # the worker outlives the model: give its memory back to the device
 

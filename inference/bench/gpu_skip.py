@@ -19,7 +19,8 @@ import torch
 
 from inference.backends.base import GenerationStats, RequestContext, SamplingParams
 from inference.backends.torch_model import Transformer
-from inference.backends.torch_skip import SkipDrafter, TorchTarget, search_skip_set
+from inference.backends.torch_skip import SkipDrafter, TorchTarget
+from inference.backends.torch_skip_search import search_skip_set
 from inference.bench.gpu_models import activation_dtype
 from inference.speculative import Controller, speculative_decode
 
