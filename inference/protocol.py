@@ -32,6 +32,15 @@ Contract (version 1):
   empty.
 - ``cancel`` and ``queue_stats`` are handled at once, even while a request runs; ``cancel``
   stops the running or queued request it names, which then ends with error code ``cancelled``.
+- While no request waits, the engine may run background work a short step at a time (the torch
+  engine's skip-set search); a request that arrives waits for the step in progress only.
+- The torch engine's ``cache_stats`` answers ``{"skip_set": {"state", "setting", ...}}``: state ``none``
+  (no request asked for layer skipping), ``pending`` (asked; the search waits for the worker to be idle,
+  or for ``text_needed`` tokens of prompts, ``text_tokens`` so far), ``searching`` (``steps``,
+  ``sets_tried``, ``sample_tokens``), ``stored`` (``skip``: the layers skipped, empty when skipping does
+  not pay; ``predicted_speedup``) or ``failed``. A greedy ``generate`` that could draft by skipping
+  carries the same state in its stats as ``skip_set``, and ``skip_search_s`` when it waited for the
+  search (mode ``skip`` forced before a set was stored).
 - The worker never dies on a bad request: it answers ``error`` and reads the next line.
 """
 

@@ -12,7 +12,7 @@ import torch
 from inference.backends.base import GenerationStats, RequestContext, SamplingParams
 from inference.backends.torch_model import ModelArgs, Transformer, random_weights
 from inference.backends.torch_skip import SkipDrafter, TorchTarget
-from inference.backends.torch_skip_search import COST_REPEATS, SkipChoice, SkipSearch, StepCosts, search_skip_set
+from inference.backends.torch_skip_search import COST_REPEATS, MAX_CHUNK, MIN_CHUNK, SkipChoice, SkipSearch, StepCosts, search_skip_set
 from inference.backends.torch_skip_store import MIN_TEXT, PromptSample, SkipSets, load, save
 from inference.protocol import Cancelled
 from inference.speculative import Controller, speculative_decode
@@ -133,7 +133,8 @@ def test_a_search_in_steps_leaves_the_live_cache_as_it_was_and_chooses_as_one_ba
     search = SkipSearch(model, tokens, costs, chunk=16)
     chosen = search.run()
     whole = SkipSearch(model, tokens, costs, chunk=len(tokens)).run()  # the sample in one forward per set
-    assert chosen == whole
+    timed = SkipSearch(model, tokens, costs)  # chunks sized from each step's time
+    assert chosen == whole == timed.run() and MIN_CHUNK <= timed.chunk <= MAX_CHUNK
     for layer, (k, v) in zip(model.layers, live):
         assert torch.equal(layer.attention.kv_cache.k, k) and torch.equal(layer.attention.kv_cache.v, v)
     # one step per 16-token chunk: the full model's reference, then every set tried; and the closing one

@@ -189,6 +189,11 @@ class TorchBackend(SessionTokens, Backend):
             self._skip.adopt_skip(choice.skip)
         return self._skip
 
+    @property
+    def skip_sets(self) -> SkipSets | None:
+        """The loaded model's skip set and its search (benchmarks read the search's step times)."""
+        return self._skip_sets
+
     def idle_step(self) -> bool:
         """One step of the skip-set search, when a request wanted one and none is stored."""
         return self._skip_sets is not None and self._skip_sets.idle_step()

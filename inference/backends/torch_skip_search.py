@@ -25,9 +25,11 @@ MIN_SAMPLE = 16  # fewer teacher-forced positions than this say nothing about a 
 MIN_ALPHA = 0.2  # below this acceptance no k pays for a draft that costs a fifth of a step or more
 PATIENCE = 3  # layers added in a row without beating the best set before the search stops
 COST_REPEATS = 5  # timed forwards per cost figure; the median is kept (a burst from another process must not decide)
-# Tokens of the sample per agreement step: a request arriving mid-search waits for at most one such forward
-# (on the CPU the embedded model's 262k-row head makes even a short chunk cost tens of milliseconds).
-STEP_TOKENS = 64
+# What one agreement step should take: a request arriving mid-search waits for at most one step. Each step
+# forwards a chunk of the sample, sized from the last step's time: measured on the CPU (embedded model, f32, load
+# about 6), a fixed 64-token chunk took a median 2.8 s (its logits cover the 262k-token vocabulary at every position).
+STEP_TARGET_S = 0.25
+MIN_CHUNK, MAX_CHUNK = 8, 256
 
 
 @dataclass(frozen=True)
@@ -109,12 +111,13 @@ class SkipSearch:
     """
 
     def __init__(self, model: Transformer, tokens: Sequence[int], costs: StepCosts | None = None,
-                 max_skip: int | None = None, nonempty: bool = False, chunk: int = STEP_TOKENS) -> None:
+                 max_skip: int | None = None, nonempty: bool = False, chunk: int | None = None) -> None:
         if len(tokens) < MIN_SAMPLE:
             raise ValueError(f"a skip-set search needs at least {MIN_SAMPLE} tokens of text, got {len(tokens)}")
         if len(tokens) > model.max_seq:
             raise ValueError(f"a sample of {len(tokens)} tokens does not fit the model's {model.max_seq} positions")
-        self.model, self.chunk, self.nonempty = model, chunk, nonempty
+        self.model, self.nonempty = model, nonempty
+        self.chunk, self.fixed_chunk = chunk or MIN_CHUNK, chunk is not None  # chunk given: every step that long (tests)
         self.device = model.tok_embeddings.weight.device
         self.idx = torch.tensor([list(tokens)], dtype=torch.long, device=self.device)
         a, dtype = model.args, model.layers[0].attention.kv_cache.k.dtype
@@ -182,15 +185,24 @@ class SkipSearch:
     @torch.inference_mode()
     def _argmax(self, skip: frozenset[int]) -> Generator[None, None, torch.Tensor]:
         """The greedy token at every position of the sample with `skip` bypassed, a chunk per step."""
-        out = []
-        for start in range(0, self.n_tokens, self.chunk):
+        out, start = [], 0
+        while start < self.n_tokens:
             end = min(start + self.chunk, self.n_tokens)
+            t0 = time.perf_counter()
             with scratch_cache(self.model, self.caches):
                 # kv_len given: on a GPU the default is the live cache's length, longer than the scratch one
                 logits = self.model(self.idx[:, start:end], torch.arange(start, end, device=self.device), skip=skip, kv_len=end)
             out.append(logits[0].argmax(-1))
+            _sync(self.device)
+            self._fit_chunk(end - start, time.perf_counter() - t0)
+            start = end
             yield
         return torch.cat(out)
+
+    def _fit_chunk(self, n: int, seconds: float) -> None:
+        """The next chunk: as many tokens as STEP_TARGET_S allows at the last step's seconds per token."""
+        if not self.fixed_chunk and seconds > 0:
+            self.chunk = int(min(MAX_CHUNK, max(MIN_CHUNK, STEP_TARGET_S * n / seconds)))
 
     @torch.inference_mode()
     def _time_step(self, skip: frozenset[int]) -> Generator[None, None, float]:
