@@ -6,15 +6,18 @@ from app.desk.proofread import BOTH, CORRECTION, MODEL, REWORDING
 from app.grammar import Lint
 from app.proofing import MARGINS, plan, proofread, split_sentences
 from app.proofing import candidates, tables
+from app.proofing.judge import CONTEXT
 
 
 def judge(likely: dict[str, float], default: float = -40.0):
-    """A scorer that knows a few sentences' log-probabilities; every other text scores `default`."""
+    """A scorer that knows a few sentences' log-probabilities; every other text scores `default`. Each text must come
+    after the judge's CONTEXT; `asked` records them without it."""
     asked: list[list[str]] = []
 
     def scorer(texts: list[str]) -> list[float]:
-        asked.append(list(texts))
-        return [likely.get(t, default) for t in texts]
+        assert all(t.startswith(CONTEXT) for t in texts)
+        asked.append([t.removeprefix(CONTEXT) for t in texts])
+        return [likely.get(t.removeprefix(CONTEXT), default) for t in texts]
 
     scorer.asked = asked  # type: ignore[attr-defined]
     return scorer
@@ -120,9 +123,9 @@ def test_verb_forms_follow_the_spelling_rules() -> None:
 def test_a_plan_is_decided_again_with_other_margins_without_scoring_again() -> None:
     text = "The soup is to hot to eat."
     p = plan(text, [], text)
-    scores = {t: -40.0 for t in p.texts()} | {"The soup is too hot to eat.": -38.0}
+    scores = {t: -40.0 for t in p.texts()} | {CONTEXT + "The soup is too hot to eat.": -40.0 + MARGINS["table"] - 0.5}
     assert p.decide(scores).corrected == text
-    assert p.decide(scores, MARGINS | {"table": 1.0}).corrected == "The soup is too hot to eat."
+    assert p.decide(scores, MARGINS | {"table": MARGINS["table"] - 1.0}).corrected == "The soup is too hot to eat."
 
 
 def test_where_harper_flagged_a_span_its_suggestion_stands_against_a_barely_likelier_word_list_one() -> None:

@@ -7,6 +7,7 @@ import pytest
 from app.desk.proofread import BOTH, CORRECTION, HARPER, MODEL, REWORDING, ProofHunk, apply, harper_lints, merge
 from app.desk.review import Review
 from app.grammar import Lint
+from app.proofing.judge import CONTEXT
 
 SENTENCE = "Their going to the libary tomorow, weather or not it rains."
 FIXED = "They're going to the library tomorrow, whether or not it rains."
@@ -170,7 +171,7 @@ def test_a_proofread_suggestion_waits_for_harper_and_drops_stale_lints() -> None
     assert s.linted("q1", harper_lints(SENTENCE, "American"))
     assert s.review() is None and s.waiting == "the model's scores"
     texts = s.to_score()
-    assert SENTENCE in texts and s.to_score() == []  # asked once
+    assert CONTEXT + SENTENCE in texts and s.to_score() == []  # asked once
     assert not s.scored("q0", [0.0] * len(texts))
     assert s.scored("q1", "The server cannot score texts.")
     assert s.review().result() == FIXED  # unweighed: the merge
@@ -186,6 +187,6 @@ def test_a_proofread_suggestion_shows_what_the_models_scores_support() -> None:
     s.finish("q1", {"output": text})
     s.linted("q1", "RuntimeError: no dictionary")
     texts = s.to_score()
-    assert s.scored("q1", [-10.0 if t == "The soup is too hot to eat." else -30.0 for t in texts])
+    assert s.scored("q1", [-10.0 if t == CONTEXT + "The soup is too hot to eat." else -30.0 for t in texts])
     assert s.review().result() == "The soup is too hot to eat."
     assert s.notes == ["Harper could not check the text (RuntimeError: no dictionary)."]

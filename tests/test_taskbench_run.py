@@ -9,6 +9,7 @@ from pathlib import Path
 from app import store
 from app.taskbench import bench, report
 from app.taskbench.data import Item, load_set
+from app.proofing.judge import CONTEXT
 from app.taskbench.run import Measurement, measure
 from inference.backends.base import LoadOptions
 from inference.backends.fake import FakeBackend
@@ -39,7 +40,7 @@ SCRIPT = {
 
 
 # The fake judge finds these corrected sentences far likelier than anything else (every other text: a tenth of a nat a byte).
-SCORES = {"There were fewer people at the concert than last year.": -0.5, "The list of names is on the desk.": -0.5}
+SCORES = {CONTEXT + "There were fewer people at the concert than last year.": -0.5, CONTEXT + "The list of names is on the desk.": -0.5}
 
 
 class EngineSession:

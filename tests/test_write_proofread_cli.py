@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.proofing.judge import CONTEXT
 from inference.client import WorkerClient
 from inference.degenerate import ECHO_NOTE, REPETITION_NOTE
 
 TEXT = "Their going to the libary tomorow, weather or not it rains.\n"
 MODEL_ANSWER = " They're going to the library tomorrow, whether or not it rains. The end is near."
 # The fake judge: each single fix of the sentence far likelier than it (every other text costs a tenth of a nat a byte).
-SCORES = json.dumps({TEXT.strip().replace(old, new): -1.0 for old, new in [("Their", "They're"), ("libary", "library"),
+SCORES = json.dumps({CONTEXT + TEXT.strip().replace(old, new): -1.0 for old, new in [("Their", "They're"), ("libary", "library"),
                                                                           ("tomorow", "tomorrow"), ("weather", "whether")]})
 
 

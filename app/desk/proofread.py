@@ -32,6 +32,7 @@ from inference.degenerate import units
 CORRECTION, REWORDING = "correction", "rewording"
 HARPER, MODEL, BOTH = "harper", "model", "harper+model"
 FIXED_KINDS = ("spelling", "grammar")  # Harper's style lints are advice, not errors: never applied on its own
+NEAR_RULE = "NearWords"  # lints of app/proofing/spelling.py beside Harper's: words for the judge to weigh, never merged
 MAX_FIX_WORDS = 2.0
 MIN_SIMILARITY = 0.6
 SHORT_WORD = 3  # letters: a one-word insertion or deletion this short is an article, preposition or auxiliary
@@ -114,7 +115,7 @@ def _harper_hunks(lints: Sequence[Lint]) -> dict[ProofHunk, Lint]:
     with the lint it came from."""
     hunks: dict[ProofHunk, Lint] = {}
     for lint in sorted(lints, key=lambda x: (x.start, x.end)):
-        if lint.kind in FIXED_KINDS and lint.suggestions:
+        if lint.kind in FIXED_KINDS and lint.suggestions and lint.rule != NEAR_RULE:
             hunk = ProofHunk(lint.start, lint.end, lint.suggestions[0], HARPER, lint.message, CORRECTION)
             if not any(hunk.overlaps(h) for h in hunks):
                 hunks[hunk] = lint
@@ -233,10 +234,14 @@ def _doubled(original: str, start: int, end: int) -> bool:
 
 
 def harper_lints(text: str, dialect: str, words: Iterable[str] = ()) -> list[Lint]:
-    """Harper's lints of `text` line by line, English lines only, with offsets into `text` (this thread's Checker)."""
+    """Harper's lints of `text` line by line, English lines only, with offsets into `text` (this thread's Checker),
+    and after each flagged word the known words one typo away (app/proofing/spelling.py, rule NEAR_RULE)."""
+    from app.proofing.spelling import near_lints  # app/proofing imports this module
+
     checker = checker_for_thread(dialect, words)
     lints: list[Lint] = []
     for paragraph in split(text):
         if has_words(paragraph.text) and is_english(paragraph.text):
-            lints += [x.shifted(paragraph.start) for x in checker.lint(paragraph.text)]
-    return lints
+            found = checker.lint(paragraph.text)
+            lints += [x.shifted(paragraph.start) for x in [*found, *near_lints(paragraph.text, found, checker)]]
+    return sorted(lints, key=lambda x: (x.start, x.end))

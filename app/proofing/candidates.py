@@ -2,7 +2,8 @@
 
 Every generator returns `Candidate`s with offsets into the text. None of them decides anything: a candidate is
 applied only when the model finds its sentence likelier than the original by a margin (app/proofing/judge.py).
-- Harper: every suggestion of each spelling or grammar lint, not only the first.
+- Harper: every suggestion of each spelling or grammar lint, not only the first; and the known words one typo
+  away from a word it flagged (app/proofing/spelling.py).
 - Confusion sets (tables.confusions): its/it's, their/there/they're, to/too/two, a/an, homophones …, in English;
   的/地/得, 在/再 … and confusable words in Chinese.
 - Verb forms: each form of a listed verb for the others (walk/walks/walked, go/goes/went/gone), the auxiliaries
@@ -18,12 +19,13 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from app.desk.proofread import clash
+from app.desk.proofread import NEAR_RULE, clash
 from app.grammar import Lint
 from app.proofing import tables
+from app.proofing.spelling import cased
 from inference.scripts import UNSPACED
 
-HARPER, TABLE, VERB, MODEL = "harper", "table", "verb", "model"
+HARPER, SPELL, TABLE, VERB, MODEL = "harper", "spell", "table", "verb", "model"
 FIXED_KINDS = ("spelling", "grammar")  # Harper's style lints are advice, not errors
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
 _CJK = re.compile(f"[{UNSPACED}]")
@@ -48,8 +50,10 @@ class Candidate:
 
 
 def harper(lints: Sequence[Lint]) -> list[Candidate]:
-    """Every suggestion of every spelling and grammar lint."""
-    return [Candidate(x.start, x.end, s, HARPER, x.message) for x in lints if x.kind in FIXED_KINDS for s in x.suggestions]
+    """Every suggestion of every spelling and grammar lint: Harper's own (HARPER), and the words one typo away from a
+    flagged word (SPELL: the lints of app/proofing/spelling.py)."""
+    return [Candidate(x.start, x.end, s, SPELL if x.rule == NEAR_RULE else HARPER, x.message)
+            for x in lints if x.kind in FIXED_KINDS for s in x.suggestions]
 
 
 def english(text: str) -> list[Candidate]:
@@ -62,7 +66,7 @@ def english(text: str) -> list[Candidate]:
         out += _swaps(text, m.start(), m.end(), confusions.get(word, ()), TABLE)
         out += _swaps(text, m.start(), m.end(), verbs.get(word, frozenset()) | aux.get(word, frozenset()), VERB)
         if word == "of" and i and words[i - 1].group().lower() in tables.modals():
-            out.append(Candidate(m.start(), m.end(), _cased("have", m.group()), VERB))
+            out.append(Candidate(m.start(), m.end(), cased("have", m.group()), VERB))
     for phrase in (p for p in confusions if " " in p):
         for m in _phrase(phrase).finditer(text):
             out += _swaps(text, m.start(), m.end(), confusions[phrase], TABLE)
@@ -102,14 +106,7 @@ def shifted(candidates: Iterable[Candidate], offset: int) -> list[Candidate]:
 def _swaps(text: str, start: int, end: int, others: Iterable[str], source: str) -> list[Candidate]:
     original = text[start:end]
     curly = "’" in original
-    return [Candidate(start, end, _cased(o.replace("'", "’") if curly else o, original), source) for o in sorted(others)]
-
-
-def _cased(word: str, like: str) -> str:
-    """`word` in the case of `like`: Its → It's, LESS → FEWER, less → fewer."""
-    if len(like) > 1 and like.isupper():
-        return word.upper()
-    return word[:1].upper() + word[1:] if like[:1].isupper() else word
+    return [Candidate(start, end, cased(o.replace("'", "’") if curly else o, original), source) for o in sorted(others)]
 
 
 @functools.cache
