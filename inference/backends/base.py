@@ -79,6 +79,7 @@ class LoadOptions:
     # llama.cpp runs the GGUF's own types and ignores both.
     precision: str | None = None
     group_size: int = 128  # int4's group of input columns sharing a scale (32, 64, 128 or 256)
+    head_precision: str = "int8"  # int8/int4: the output head's own precision, int8, int4 or float
 
 
 class Backend(ABC):

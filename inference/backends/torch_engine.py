@@ -14,7 +14,7 @@ import torch
 from inference.backends.base import Backend, GenerationStats, LoadOptions, RequestContext, SamplingParams, ScoreStats
 from inference.backends.llama_session import LlamaSession, SessionTokens
 from inference.backends.torch_decode import CHUNK, Decoder
-from inference.backends.torch_quant import GROUP_SIZES, int8_cuda_path, quantize_model
+from inference.backends.torch_quant import GROUP_SIZES, HEAD_PRECISIONS, QuantConfig, int8_cuda_path
 from inference.backends.torch_sampling import Sampler
 from inference.backends.torch_skip import SkipSpeculation
 from inference.backends.torch_skip_store import SkipSets
@@ -27,10 +27,6 @@ from inference.protocol import BadRequest, Cancelled, ErrorCode, ModelError, NoM
 log = logging.getLogger(__name__)
 
 TOKENIZER_CTX = 64  # the vocabulary-only llama.cpp model that tokenizes needs a context, never used
-# The tied head is 63% of the embedded model's bytes and the one matvec that dominates a decode step, so
-# int8/int4 quantize it too. Measured against f32 on the embedded model (tests/test_torch_engine.py): top-1
-# 0.945 with it quantized vs 0.960 without at int8, 0.568 vs 0.650 at int4 group 128.
-QUANTIZE_HEAD = True
 # Device types where speculative `auto` drafts by skipping layers. On a CPU the output head dominates a step, so
 # a draft cost 0.97 of one on the embedded model and forced `skip` ran at 0.49x plain (README); on a GPU the
 # layers dominate a large model's step. Tests pass ("cpu",) to run the idle search on this machine.
@@ -76,6 +72,8 @@ class TorchBackend(SessionTokens, Backend):
             raise BadRequest(f"Unknown precision {precision!r}; the torch engine runs {', '.join(PRECISIONS)}.")
         if precision == "int4" and options.group_size not in GROUP_SIZES:
             raise BadRequest(f"int4 group_size must be one of {', '.join(map(str, GROUP_SIZES))}, not {options.group_size}.")
+        if options.head_precision not in HEAD_PRECISIONS:
+            raise BadRequest(f"head_precision must be one of {', '.join(HEAD_PRECISIONS)}, not {options.head_precision!r}.")
         info = inspect_gguf(path, sha256="-")  # validate before anything reads tensors
         self.unload()
         if options.n_threads:
@@ -84,7 +82,8 @@ class TorchBackend(SessionTokens, Backend):
         device = torch.device("cuda" if cuda else "cpu")
         dtype = activation_dtype(precision, cuda)
         n_ctx = min(options.n_ctx, info.context_length or options.n_ctx)
-        model = self._model(path, precision, dtype, device, options.group_size, n_ctx)
+        quant = QuantConfig.of_precision(precision, options.group_size, options.head_precision)
+        model = self._model(path, precision, dtype, device, quant, n_ctx)
         self.decoder = Decoder(model, n_ctx, dtype, use_graph=cuda)
         self.vocab = LlamaSession.open(path, n_ctx=TOKENIZER_CTX, n_batch=TOKENIZER_CTX, vocab_only=True)
         self._n_ctx, self._precision = n_ctx, precision
@@ -94,19 +93,16 @@ class TorchBackend(SessionTokens, Backend):
             "dtype": str(dtype).removeprefix("torch."), "n_ctx": n_ctx, "n_layers": model.args.n_layer,
             "n_threads": torch.get_num_threads(), "cuda_graph": cuda, "load_s": round(time.perf_counter() - t0, 2),
             **({"group_size": options.group_size} if precision == "int4" else {}),
+            **({"weights": quant.describe()} if quant is not None else {}),
             **({"int8_kernel": int8_cuda_path()} if precision == "int8" and cuda else {}),
         }
 
-    def _model(self, path: Path, precision: str, dtype: torch.dtype, device: torch.device, group: int, n_ctx: int):
-        """The weights in `precision` on `device`; int8/int4 are requantized from the dequantized GGUF."""
+    def _model(self, path: Path, precision: str, dtype: torch.dtype, device: torch.device, quant: QuantConfig | None, n_ctx: int):
+        """The weights in `precision` on `device`; int8/int4 are fitted tensor by tensor as the GGUF is read."""
         try:
-            model = load_gguf(path, dtype=dtype, device=device, max_seq_len=n_ctx)
+            return load_gguf(path, dtype=dtype, device=device, max_seq_len=n_ctx, quant=quant).eval()
         except torch.OutOfMemoryError:
             raise ModelError(f"{path.name} does not fit in the GPU's memory at {precision}; try int8 or int4.", code=ErrorCode.OUT_OF_MEMORY) from None
-        if precision in ("int8", "int4"):
-            counts = quantize_model(model, precision, dtype, group, head=QUANTIZE_HEAD)
-            log.info("quantized %d linears to %s (%d kept in float)", counts["quantized"], precision, counts["kept_float"])
-        return model.eval()
 
     @property
     def session(self) -> LlamaSession:

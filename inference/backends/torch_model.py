@@ -261,9 +261,9 @@ def random_weights(args: ModelArgs, device: torch.device | str, dtype: torch.dty
     if args.tied_embeddings:
         model.output = nn.Linear(args.dim, args.vocab_size, bias=False)  # a head of its own, quantized or not
     if precision in ("int8", "int4"):
-        from inference.backends.torch_quant import random_quantized
+        from inference.backends.torch_quant import QuantConfig, random_quantized
 
-        model = random_quantized(model, precision, group, device, dtype, seed)
+        model = random_quantized(model, QuantConfig(precision, group), device, dtype, seed)
     else:
         model = model.to_empty(device=device).to(dtype)
         generator = torch.Generator(device=device).manual_seed(seed)

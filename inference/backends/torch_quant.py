@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import functools
 import logging
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from inference.backends.torch_quant_fit import Int4Weight, Int8Weight, QuantWeight, fit_int4, fit_int8
+
 log = logging.getLogger(__name__)
 
 GROUP_SIZES = (32, 64, 128, 256)
+HEAD_PRECISIONS = ("int8", "int4", "float")  # what a load may ask for the output head of an int8/int4 model
 INNER_K_TILES = 8  # tinygemm's widest tile: K must be a multiple of 8·16 = 128 on CUDA
 # Measured here: torch's CPU weight-only kernels cost time linear in the rows of x (a 64-row product through
 # the 262k-row head: int8 32 s, int4 37 s, f32 1.5 s), so on the CPU a product of more rows than this
 # (prefill, a verify batch) dequantizes the weight and multiplies in f32 — the same values, summed in another order.
 CPU_KERNEL_ROWS = 1
+PACK_ROWS = 4096  # a multiple of the CPU packer's 16-row tile
 
 
 class Int8Linear(nn.Module):
@@ -37,10 +42,11 @@ class Int8Linear(nn.Module):
 
     @classmethod
     def quantize(cls, linear: nn.Linear, dtype: torch.dtype) -> "Int8Linear":
-        w = linear.weight.detach().float()
-        scales = (w.abs().amax(dim=1) / 127).clamp(min=1e-10)
-        q = torch.round(w / scales[:, None]).clamp(-128, 127).to(torch.int8)
-        return cls(q, scales.to(dtype), _bias(linear, dtype))
+        return cls.from_weight(fit_int8(linear.weight.detach()), _bias(linear, dtype), dtype)
+
+    @classmethod
+    def from_weight(cls, w: Int8Weight, bias: Tensor | None, dtype: torch.dtype) -> "Int8Linear":
+        return cls(w.codes, w.scale.to(dtype), bias)
 
     def forward(self, x: Tensor) -> Tensor:
         x2 = x.reshape(-1, self.in_features)
@@ -66,12 +72,18 @@ class Int4Linear(nn.Module):
         self.bias = None if bias is None else nn.Parameter(bias, requires_grad=False)
 
     @classmethod
-    def quantize(cls, linear: nn.Linear, group: int, dtype: torch.dtype) -> "Int4Linear":
-        q, scales_and_zeros = quantize_int4(linear.weight.detach(), group)
-        device = linear.weight.device
-        codes = q.to(torch.uint8) if device.type == "cpu" else None
-        return cls(pack_int4(q, device), scales_and_zeros.to(device, dtype), group, linear.in_features, linear.out_features,
-                   _bias(linear, dtype), codes)
+    def quantize(cls, linear: nn.Linear, group: int, dtype: torch.dtype, search: bool = True) -> "Int4Linear":
+        return cls.from_weight(fit_int4(linear.weight.detach(), group, search), _bias(linear, dtype), dtype)
+
+    @classmethod
+    def from_weight(cls, w: Int4Weight, bias: Tensor | None, dtype: torch.dtype) -> "Int4Linear":
+        """The kernels' layout of a fitted weight; scales and zeros are rounded to `dtype` here, nowhere else."""
+        n, k = w.shape
+        device = w.codes.device
+        # the kernels compute (q - 8)·scale + zero, so zero = low + 8·scale
+        scales_and_zeros = torch.stack([w.scale.t(), (w.low + 8 * w.scale).t()], dim=-1).contiguous().to(dtype)
+        codes = w.codes if device.type == "cpu" else None
+        return cls(pack_int4(w.codes, device), scales_and_zeros, w.group, k, n, bias, codes)
 
     def forward(self, x: Tensor) -> Tensor:
         x2 = x.reshape(-1, self.in_features)
@@ -84,30 +96,23 @@ class Int4Linear(nn.Module):
         return _finish(y, x, self.bias, self.out_features)
 
     def dequantized(self) -> Tensor:
-        """The float weight [N, K] the codes stand for: (q − 8)·scale + zero per group."""
+        """The float weight [N, K] the kernel computes with: (q − 8)·scale + zero per group."""
         n, k, g = self.out_features, self.in_features, self.group
         scale, zero = self.scales_and_zeros.float().permute(1, 0, 2).unbind(-1)  # each [N, K/g]
         q = self.codes.float().reshape(n, k // g, g)
         return ((q - 8) * scale[..., None] + zero[..., None]).reshape(n, k)
 
 
-def quantize_int4(w: Tensor, group: int) -> tuple[Tensor, Tensor]:
-    """Codes q in 0..15 (int32 [N, K]) and scales-and-zeros [K/group, N, 2] (f32) of an asymmetric min/max fit."""
-    n, k = w.shape
-    wg = w.float().reshape(n, k // group, group)
-    lo, hi = wg.amin(dim=-1), wg.amax(dim=-1)
-    scale = ((hi - lo) / 15).clamp(min=1e-10)
-    q = torch.round((wg - lo[..., None]) / scale[..., None]).clamp(0, 15).to(torch.int32).reshape(n, k)
-    # the kernels compute (q - 8)·scale + zero, so zero = min + 8·scale
-    return q, torch.stack([scale.t(), (lo + 8 * scale).t()], dim=-1).contiguous()
-
-
 def pack_int4(q: Tensor, device: torch.device | str) -> Tensor:
     """int4 codes [N, K] in the layout of the device's kernel."""
     device = torch.device(device)
     if device.type == "cpu":
-        return torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.cpu(), 1)
-    pairs = (q[:, ::2] << 4 | q[:, 1::2]).to(torch.uint8).to(device)  # two codes a byte, high nibble first
+        # In row chunks (the packed rows are the codes' rows; a test checks it): the packer wants int32 codes,
+        # 4 bytes a weight, which for a 262k-row head is a 671 MB temporary at once.
+        return torch.cat([torch.ops.aten._convert_weight_to_int4pack_for_cpu(q[i : i + PACK_ROWS].to(torch.int32).cpu(), 1)
+                          for i in range(0, q.shape[0], PACK_ROWS)])
+    q = q.to(device, torch.int32)
+    pairs = (q[:, ::2] << 4 | q[:, 1::2]).to(torch.uint8)  # two codes a byte, high nibble first
     return torch.ops.aten._convert_weight_to_int4pack(pairs, INNER_K_TILES)
 
 
@@ -135,35 +140,103 @@ def int8_cuda_path() -> str:
         return "dequantize-matmul"
 
 
-def quantize_model(model: nn.Module, precision: str, dtype: torch.dtype, group: int = 128, head: bool = True) -> dict:
-    """Replace the model's linears (and the output head when `head`) by int8/int4 ones in place; returns counts.
+@dataclass(frozen=True)
+class QuantConfig:
+    """How a model's linears are quantized on load: int8 rows or int4 groups, and the output head apart."""
+
+    precision: str  # "int8" | "int4"
+    group: int = 128  # int4: input columns sharing a scale
+    # The output head's own precision: "int8", "int4" or None (float). Measured on the embedded model, whose tied
+    # 262k-row head is 63% of its bytes: int4 with an int8 head agrees with f32 far better than with an int4 head
+    # (README, the torch engine's quantization table); llama.cpp's Q4_K_M keeps it at Q8_0/Q6_K too.
+    head: str | None = "int8"
+    search: bool = True  # int4: the least-squares fit (torch_quant_fit), else plain min/max
+    exact: bool = True  # int4: a GGUF's Q4_K tensors taken as they are, as groups of 32 (torch_gguf_int4)
+    weighted: bool = True  # int4 search: each input column's error weighed by the squared gain of the norm feeding it
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("int8", "int4"):
+            raise ValueError(f"precision {self.precision!r} is not int8 or int4")
+        if self.head not in (None, "int8", "int4"):
+            raise ValueError(f"head precision {self.head!r} is not int8, int4 or None (float)")
+        if "int4" in (self.precision, self.head) and self.group not in GROUP_SIZES:
+            raise ValueError(f"int4 group size must be one of {GROUP_SIZES}, not {self.group}")
+
+    @classmethod
+    def of_precision(cls, precision: str, group: int, head: str) -> "QuantConfig | None":
+        """The config of an engine precision with a head precision of HEAD_PRECISIONS; None for f32/bf16."""
+        if precision not in ("int8", "int4"):
+            return None
+        return cls(precision, group, None if head == "float" else head)
+
+    def of(self, is_head: bool) -> str | None:
+        """The precision of the head or of the other linears."""
+        return self.head if is_head else self.precision
+
+    def describe(self) -> str:
+        """One line for hello: what the weights are and how they were fitted."""
+        fit = ("norm-weighted least-squares" if self.weighted else "least-squares") if self.search else "min/max"
+        rest = f"int4 g{self.group} {fit}" if self.precision == "int4" else "int8 rows"
+        exact = ", GGUF Q4_K kept exact (g32)" if self.precision == "int4" and self.exact else ""
+        return f"{rest}{exact}; head {self.head or 'float'}"
+
+
+def quantize_weight(w: Tensor, precision: str, config: QuantConfig, gain: Tensor | None = None) -> QuantWeight | None:
+    """A float weight [N, K] fitted to `precision`, or None where int4's kernels do not take its shape.
+
+    `gain` [K] is the weight of the norm whose output the linear reads, if one does (int4's weighted search uses it).
+    """
+    if precision == "int8":
+        return fit_int8(w)
+    if not int4_fits(w.shape[1], w.shape[0], config.group, w.device):
+        return None
+    importance = gain.float().square() if gain is not None and config.weighted else None
+    return fit_int4(w, config.group, config.search, importance)
+
+
+def quantized_linear(w: QuantWeight, bias: Tensor | None, dtype: torch.dtype) -> nn.Module:
+    """The Int8Linear or Int4Linear of a fitted weight."""
+    return Int8Linear.from_weight(w, bias, dtype) if isinstance(w, Int8Weight) else Int4Linear.from_weight(w, bias, dtype)
+
+
+def quantize_model(model: nn.Module, config: QuantConfig, dtype: torch.dtype) -> dict:
+    """Replace the model's float linears by int8/int4 ones as `config` says, in place; returns counts.
 
     The embedding gather stays in float: it reads one row a token, so quantizing it saves memory, not time.
-    A tied head gets its own quantized copy (it is 63% of the embedded model's bytes).
+    A tied head gets its own quantized copy.
     """
-    if precision not in ("int8", "int4"):
-        raise ValueError(f"precision {precision!r} is not int8 or int4")
-    if precision == "int4" and group not in GROUP_SIZES:
-        raise ValueError(f"int4 group size must be one of {GROUP_SIZES}, not {group}")
     counts = {"quantized": 0, "kept_float": 0}
-    for parent, name, linear in list(_linears(model, head)):
-        if precision == "int4" and not int4_fits(linear.in_features, linear.out_features, group, linear.weight.device):
+    gains = input_gains(model)
+    for parent, name, linear, is_head in list(_linears(model)):
+        precision = config.of(is_head)
+        w = None if precision is None else quantize_weight(linear.weight.detach(), precision, config, gains.get(linear))
+        if w is None:
             counts["kept_float"] += 1
             continue
-        new = Int8Linear.quantize(linear, dtype) if precision == "int8" else Int4Linear.quantize(linear, group, dtype)
-        setattr(parent, name, new)
+        setattr(parent, name, quantized_linear(w, _bias(linear, dtype), dtype))
         counts["quantized"] += 1
     if counts["kept_float"]:
-        log.info("%d linears kept in float: their shape does not suit the int4 kernel", counts["kept_float"])
+        log.info("%d linears kept in float (%s)", counts["kept_float"], config.describe())
     return counts
 
 
-def _linears(model: nn.Module, head: bool):
-    """(parent, attribute, linear) for every nn.Linear, the output head only when asked."""
+def input_gains(model: nn.Module) -> dict[nn.Module, Tensor]:
+    """The gain of the norm that feeds each linear reading a norm's output: QKV, gate/up and the head."""
+    gains = {}
+    for layer in getattr(model, "layers", []):
+        gains[layer.attention.wqkv] = layer.attention_norm.weight.detach()
+        gains[layer.feed_forward.w13] = layer.ffn_norm.weight.detach()
+    if hasattr(model, "norm") and isinstance(getattr(model, "output", None), nn.Linear):
+        gains[model.output] = model.norm.weight.detach()
+    return gains
+
+
+def _linears(model: nn.Module):
+    """(parent, attribute, linear, is the output head) for every nn.Linear."""
     for parent_name, parent in model.named_modules():
         for name, child in parent.named_children():
-            if isinstance(child, nn.Linear) and (head or f"{parent_name}.{name}".lstrip(".") != "output"):
-                yield parent, name, child
+            if isinstance(child, nn.Linear):
+                yield parent, name, child, f"{parent_name}.{name}".lstrip(".") == "output"
 
 
 def _bias(linear: nn.Linear, dtype: torch.dtype) -> Tensor | None:
@@ -176,15 +249,18 @@ def _finish(y: Tensor, x: Tensor, bias: Tensor | None, out_features: int) -> Ten
     return y.reshape(*x.shape[:-1], out_features)
 
 
-def random_quantized(model: nn.Module, precision: str, group: int, device: torch.device | str, dtype: torch.dtype, seed: int = 0) -> nn.Module:
+def random_quantized(model: nn.Module, config: QuantConfig, device: torch.device | str, dtype: torch.dtype, seed: int = 0) -> nn.Module:
     """Give a meta-device model random quantized linears and a random float rest on `device`, never materialising float weights.
 
     Benchmarks only: decode speed does not depend on the values. A 70B-shaped model in bf16 would not fit.
+    The head gets the precision `config` gives it, as a loaded model's would.
     """
     generator = torch.Generator(device=device).manual_seed(seed)
-    for parent, name, linear in list(_linears(model, head=True)):
+    group = config.group
+    for parent, name, linear, is_head in list(_linears(model)):
         n, k = linear.out_features, linear.in_features
-        if precision == "int4" and not int4_fits(k, n, group, device):
+        precision = config.of(is_head)
+        if precision is None or (precision == "int4" and not int4_fits(k, n, group, device)):
             continue  # made a float linear below, as quantize_model would keep it
         if precision == "int8":
             w = torch.randint(-127, 128, (n, k), device=device, dtype=torch.int8, generator=generator)

@@ -1,4 +1,9 @@
-"""Read a GGUF into ModelArgs and a state dict for inference.backends.torch_model (every tensor dequantized with `gguf`)."""
+"""Read a GGUF into ModelArgs and a state dict for inference.backends.torch_model, quantizing tensor by tensor as it reads.
+
+Each tensor is dequantized with `gguf` (or, for Q4_K into int4, taken as it is: torch_gguf_int4), moved to the
+device and, when the model is loaded in int8/int4, fitted there before the next is read: the float copy of the
+whole model never exists, so peak memory is the quantized model plus one float tensor.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,12 @@ from typing import Callable, Iterator
 
 import numpy as np
 import torch
+from torch import Tensor
 
+from inference.backends.torch_gguf_int4 import Q4_K_GROUP, q4_k_int4
 from inference.backends.torch_model import ModelArgs, Transformer
+from inference.backends.torch_quant import QuantConfig, int4_fits, quantize_weight, quantized_linear
+from inference.backends.torch_quant_fit import QuantWeight, cat_rows, take_rows, to_device
 from inference.engine_choice import TORCH_ARCHITECTURES as SUPPORTED
 from inference.protocol import ErrorCode, ModelError
 
@@ -69,19 +78,97 @@ def args_from_metadata(meta: dict, vocab_size: int, tied: bool, max_seq_len: int
     )
 
 
-def _unpermute(w: torch.Tensor, n_head: int) -> torch.Tensor:
+def _unpermute(w: Tensor | QuantWeight, n_head: int) -> Tensor | QuantWeight:
     """Undo the converter's Q/K row permutation (reshape(n_head, 2, d/2, ...).swapaxes(1, 2)) for NEOX RoPE."""
+    if not isinstance(w, Tensor):  # quantized rows carry their scales: move whole rows
+        return take_rows(w, _unpermute(torch.arange(w.shape[0]), n_head))
     return w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
 
 
-def _tensors(reader: "gguf.GGUFReader") -> Iterator[tuple[str, torch.Tensor]]:  # noqa: F821
-    """Each tensor dequantized to f32 in numpy (row-major) shape, copied off the read-only memmap."""
+def _float(t: "gguf.ReaderTensor") -> Tensor:  # noqa: F821
+    """A tensor dequantized to f32 in row-major shape, copied off the read-only memmap (only once: a fresh array is kept)."""
     import gguf
 
-    for t in reader.tensors:
-        shape = tuple(int(d) for d in reversed(t.shape.tolist()))  # GGUF lists ne0 (the row length) first
-        data = gguf.quants.dequantize(t.data, t.tensor_type)
-        yield t.name, torch.from_numpy(np.array(data, dtype=np.float32, copy=True).reshape(shape))
+    shape = tuple(int(d) for d in reversed(t.shape.tolist()))  # GGUF lists ne0 (the row length) first
+    data = gguf.quants.dequantize(t.data, t.tensor_type)
+    if np.may_share_memory(data, t.data) or data.dtype != np.float32:
+        data = np.array(data, dtype=np.float32, copy=True)
+    return torch.from_numpy(np.asarray(data).reshape(shape))
+
+
+# The GGUF tensors that are weights of linears (the tied embedding is also the head's).
+_LINEARS = ("attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight", "ffn_gate.weight", "ffn_up.weight",
+            "ffn_down.weight", "output.weight")
+# The norm whose output a linear reads, where one does (torch_quant.input_gains says the same of the torch model).
+_GAIN_OF = {"attn_q.weight": "attn_norm.weight", "attn_k.weight": "attn_norm.weight", "attn_v.weight": "attn_norm.weight",
+            "ffn_gate.weight": "ffn_norm.weight", "ffn_up.weight": "ffn_norm.weight", "output.weight": "output_norm.weight"}
+
+
+class _Reader:
+    """Each tensor of a GGUF in the form the model keeps it, on the device: linears fitted to int8/int4 or in `dtype`, the rest f32."""
+
+    def __init__(self, reader: "gguf.GGUFReader", quant: QuantConfig | None, dtype: torch.dtype, device: torch.device) -> None:  # noqa: F821
+        self.reader, self.quant, self.dtype, self.device = reader, quant, dtype, device
+        self.types = {t.name: t.tensor_type.name for t in reader.tensors}
+        self.tied = "output.weight" not in self.types
+        # the norms first (a few KB each): a linear's fit may weigh its columns by the gain feeding them
+        self.norms = {t.name: _float(t) for t in reader.tensors if t.name.endswith("norm.weight")}
+
+    def tensors(self) -> Iterator[tuple[str, Tensor | QuantWeight]]:
+        for t in self.reader.tensors:
+            local = t.name.split(".", 2)[2] if t.name.startswith("blk.") else t.name
+            if local == "token_embd.weight":
+                yield from self._embedding(t)
+            elif local in _LINEARS:
+                yield t.name, self._linear(t, local)
+            else:
+                yield t.name, _float(t).to(self.device)
+
+    def _embedding(self, t) -> Iterator[tuple[str, Tensor | QuantWeight]]:
+        """The embedding table in float; a tied head, when quantized, gets its fit of the same tensor."""
+        w = _float(t).to(self.device)
+        head = self.quant.of(is_head=True) if self.quant is not None and self.tied else None
+        if head is not None:
+            fitted = quantize_weight(w, head, self.quant, self._gain(t.name, "output.weight"))
+            if fitted is not None:
+                yield "output.weight", fitted
+        yield t.name, w.to(self.dtype)
+
+    def _linear(self, t, local: str) -> Tensor | QuantWeight:
+        """A linear's weight: fitted to its precision, or in `dtype` where it stays float."""
+        precision = None if self.quant is None else self.quant.of(is_head=local == "output.weight")
+        if precision == "int4" and self._exact(t, local):
+            return to_device(q4_k_int4(t.data, int(t.shape[1]), int(t.shape[0])), self.device)
+        w = _float(t).to(self.device)
+        fitted = None if precision is None else quantize_weight(w, precision, self.quant, self._gain(t.name, local))
+        return w.to(self.dtype) if fitted is None else fitted
+
+    def _gain(self, name: str, local: str) -> Tensor | None:
+        """The gain of the norm feeding the linear of this tensor, if one does."""
+        norm = _GAIN_OF.get(local)
+        prefix = name.removesuffix(local) if name.startswith("blk.") else ""
+        return None if norm is None else self.norms.get(prefix + norm)
+
+    def _exact(self, t, local: str) -> bool:
+        """Whether a Q4_K tensor can be taken as it is: it and every part fused with it are Q4_K, and g32 suits the kernel."""
+        if not self.quant.exact or t.tensor_type.name != "Q4_K":
+            return False
+        prefix = t.name.removesuffix(local)
+        siblings = next((parts for parts in _FUSED.values() if local in parts), (local,))
+        if any(self.types.get(prefix + part) != "Q4_K" for part in siblings):
+            return False
+        return int4_fits(int(t.shape[0]), int(t.shape[1]), Q4_K_GROUP, self.device)
+
+
+def _cat(parts: list[Tensor | QuantWeight]) -> Tensor | QuantWeight:
+    """Parts fused into one linear's rows; parts quantized alike stay quantized, a mixture falls back to float."""
+    if all(isinstance(p, Tensor) for p in parts):
+        return torch.cat(parts)
+    try:
+        return cat_rows(parts)
+    except (ValueError, TypeError):
+        log.info("fused parts quantized differently: the fused linear is kept in float")
+        return torch.cat([p if isinstance(p, Tensor) else p.dequantize() for p in parts])
 
 
 _NAMES = {
@@ -100,7 +187,7 @@ _FUSED = {
 }
 
 
-def gguf_state_dict(raw: dict[str, torch.Tensor], args: ModelArgs, arch: str, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+def gguf_state_dict(raw: dict[str, Tensor | QuantWeight], args: ModelArgs, arch: str, dtype: torch.dtype) -> dict[str, Tensor | QuantWeight]:
     """Rename GGUF-named tensors to the torch model's, fuse QKV and gate/up, and undo the Q/K permutation where needed.
 
     `arch` "llama" means a llama.cpp conversion (rows permuted); other names, or a checkpoint renamed to GGUF's
@@ -114,7 +201,7 @@ def gguf_state_dict(raw: dict[str, torch.Tensor], args: ModelArgs, arch: str, dt
             raw[blk + "attn_k.weight"] = _unpermute(raw[blk + "attn_k.weight"], args.n_kv_head)
         for fused, parts in _FUSED.items():
             if blk + parts[0] in raw:
-                out[f"layers.{i}.{fused}"] = torch.cat([raw.pop(blk + p) for p in parts])
+                out[f"layers.{i}.{fused}"] = _cat([raw.pop(blk + p) for p in parts])
     for name, tensor in raw.items():
         local = name.split(".", 2)[2] if name.startswith("blk.") else name
         if local not in _NAMES:
@@ -122,11 +209,15 @@ def gguf_state_dict(raw: dict[str, torch.Tensor], args: ModelArgs, arch: str, dt
         prefix = f"layers.{name.split('.')[1]}." if name.startswith("blk.") else ""
         out[prefix + _NAMES[local]] = tensor
     keep_f32 = ("norm.weight", "rope_freq_factors")  # norms are computed in f32 anyway; tiny
-    return {k: v if k.endswith(keep_f32) else v.to(dtype) for k, v in out.items()}
+    return {k: v if k.endswith(keep_f32) or not isinstance(v, Tensor) else v.to(dtype) for k, v in out.items()}
 
 
-def load_gguf(path: Path | str, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu", max_seq_len: int = 8192) -> Transformer:
-    """A Transformer with the GGUF's weights in `dtype` on `device` (caches not yet set up)."""
+def load_gguf(path: Path | str, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu", max_seq_len: int = 8192,
+              quant: QuantConfig | None = None) -> Transformer:
+    """A Transformer with the GGUF's weights on `device`: float in `dtype`, or its linears in int8/int4 as `quant` says.
+
+    `dtype` is also the activations' (and the quantized kernels' scales'). Caches are not yet set up.
+    """
     import gguf
 
     reader = gguf.GGUFReader(str(path), "r")
@@ -134,21 +225,39 @@ def load_gguf(path: Path | str, dtype: torch.dtype = torch.float32, device: torc
     names = {t.name for t in reader.tensors}
     embd = next(t for t in reader.tensors if t.name == "token_embd.weight")
     args = args_from_metadata(meta, int(embd.shape[1]), "output.weight" not in names, max_seq_len)
-    raw = dict(_tensors(reader))
+    raw = dict(_Reader(reader, quant, dtype, torch.device(device)).tensors())
     state = gguf_state_dict(raw, args, str(meta["general.architecture"]), dtype)
     return build(args, state, device)
 
 
-def build(args: ModelArgs, state: dict[str, torch.Tensor], device: torch.device | str) -> Transformer:
-    """A Transformer on `device` holding exactly `state` (no random init is ever computed)."""
+def build(args: ModelArgs, state: dict[str, Tensor | QuantWeight], device: torch.device | str) -> Transformer:
+    """A Transformer on `device` holding exactly `state` (no random init is ever computed); quantized weights become Int8/Int4Linear."""
     with torch.device("meta"):
         model = Transformer(args)
     factors = state.pop("rope_freq_factors", None)
-    if args.tied_embeddings:
+    dtype = state["tok_embeddings.weight"].dtype
+    quantized = _place_quantized(model, state, dtype)
+    if args.tied_embeddings and "output.weight" not in state and "output" not in quantized:
         state["output.weight"] = state["tok_embeddings.weight"]
-    model.load_state_dict(state, strict=True, assign=True)
-    if args.tied_embeddings:  # assign=True replaced the shared parameter by two: share it again
+    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+    missing = [k for k in missing if k.rpartition(".")[0] not in quantized]
+    if missing or unexpected:
+        raise ModelError(f"The weights do not fit the model: missing {missing[:3]}, unexpected {unexpected[:3]}.",
+                         code=ErrorCode.UNSUPPORTED_ARCHITECTURE)
+    if args.tied_embeddings and "output" not in quantized:  # assign=True replaced the shared parameter by two: share it again
         model.output.weight = model.tok_embeddings.weight
     model.rope_global = model.rope_local = torch.empty(0)  # the meta placeholders; setup_caches fills them
     model.rope_freq_factors = factors
     return model.requires_grad_(False).to(device)
+
+
+def _place_quantized(model: Transformer, state: dict, dtype: torch.dtype) -> set[str]:
+    """Swap in a quantized linear for every quantized weight of `state` (taken out of it, with its bias); their paths."""
+    paths = set()
+    for key in [k for k, v in state.items() if not isinstance(v, Tensor)]:
+        path = key.removesuffix(".weight")
+        parent, _, attr = path.rpartition(".")
+        bias = state.pop(f"{path}.bias", None)
+        setattr(model.get_submodule(parent), attr, quantized_linear(state.pop(key), bias, dtype))
+        paths.add(path)
+    return paths

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from inference.backends.torch_model import KVCache, ModelArgs, RMSNorm, Transformer, random_weights
-from inference.backends.torch_quant import Int4Linear, Int8Linear, quantize_model, random_quantized
+from inference.backends.torch_quant import Int4Linear, Int8Linear, QuantConfig, quantize_model, random_quantized
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def random_model(args: ModelArgs, precision: str, device: torch.device, seed: in
     with torch.device("meta"):
         model = Transformer(args)
     group = INT4_GROUP if args.dim % INT4_GROUP == 0 else 32
-    # A tied head gets its own quantized linear, as quantize_model gives it; the embedding table stays float.
-    return random_quantized(model, precision, group, device, dtype, seed)
+    # A tied head gets its own quantized linear (int8 by QuantConfig's default), as a loaded model's; the embedding stays float.
+    return random_quantized(model, QuantConfig(precision, group), device, dtype, seed)
 
 
 def from_float(reference: Transformer, precision: str, device: torch.device) -> Transformer:
@@ -75,7 +75,7 @@ def from_float(reference: Transformer, precision: str, device: torch.device) -> 
     if reference.args.tied_embeddings:
         model.output.weight = model.tok_embeddings.weight
     if precision in ("int8", "int4"):
-        quantize_model(model, precision, dtype, group=INT4_GROUP if model.args.dim % INT4_GROUP == 0 else 32)
+        quantize_model(model, QuantConfig(precision, INT4_GROUP if model.args.dim % INT4_GROUP == 0 else 32), dtype)
     return model
 
 
@@ -117,10 +117,11 @@ def bytes_per_token(model: Transformer, kv_positions: int) -> dict[str, int]:
 def weight_bytes(args: ModelArgs, precision: str) -> int:
     """Bytes of a model's weights in this precision, from its shape alone (to refuse what cannot fit before building it)."""
     q, kv = args.n_head * args.head_dim, args.n_kv_head * args.head_dim
-    linear = args.n_layer * (args.dim * (q + 2 * kv) + q * args.dim + 3 * args.dim * args.ffn_dim) + args.vocab_size * args.dim
+    body = args.n_layer * (args.dim * (q + 2 * kv) + q * args.dim + 3 * args.dim * args.ffn_dim)
     per_weight = {"f32": 4.0, "bf16": 2.0, "int8": 1.0, "int4": 0.5 + 4 / INT4_GROUP}[precision]  # int4: a bf16 scale and zero a group
+    head = args.vocab_size * args.dim * (1.0 if precision == "int4" else per_weight)  # int4 keeps the head in int8 (QuantConfig)
     embedding = args.vocab_size * args.dim * activation_dtype(precision).itemsize  # float, beside a quantized head
-    return int(linear * per_weight) + (embedding if precision in ("int8", "int4") or not args.tied_embeddings else 0)
+    return int(body * per_weight + head) + (embedding if precision in ("int8", "int4") or not args.tied_embeddings else 0)
 
 
 def device_memory(device: torch.device) -> int:
