@@ -6,7 +6,7 @@ import pytest
 
 from app.taskbench.checks import check, language_of, list_items
 from app.taskbench.data import Item
-from app.taskbench.proofing import Proof, score
+from app.taskbench.proofing import Proof, score, score_item
 
 LIBRARY = ("The city library will close for three months while workers replace its roof. During the closure, "
            "books can be borrowed from a van that visits each area twice a week.")
@@ -81,6 +81,15 @@ def test_the_proofread_verdict_is_fixed_and_nothing_dropped() -> None:
     item = Item("p", "proofread", "We made less mistakes this time.", kind="less-fewer", expect={"corrected": "We made fewer mistakes this time."})
     assert check(item, "We made fewer mistakes this time.").passed
     assert check(item, "We made fewer mistakes.").failures == ("dropped this, time",)
+
+
+def test_an_equally_correct_full_form_listed_by_the_item_counts_as_fixed() -> None:
+    expect = {"corrected": "It's been snowing all night.", "also": ["It has been snowing all night."]}
+    item = Item("p", "proofread", "Its been snowing all night.", kind="its-its", expect=expect)
+    assert score_item(item, "It has been snowing all night.").passed and check(item, "It has been snowing all night.").passed
+    assert score_item(item, "It's been snowing all night.").passed
+    assert not score_item(item, "It is been snowing all night.").fixed  # not a reading the item lists
+    assert not score_item(Item("q", "proofread", item.text, expect={"corrected": expect["corrected"]}), "It has been snowing all night.").fixed
 
 
 def test_an_answer_copied_from_a_few_shot_example_fails() -> None:

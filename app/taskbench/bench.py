@@ -126,10 +126,10 @@ def calibration_table(m: Measurement) -> str:
 
 def sweep_point(m: Measurement, margins: dict[str, float]) -> tuple[float, float, float]:
     """Fixed, dropped and false-alarm shares of one run decided again with other margins (no model calls)."""
-    from app.taskbench.proofing import false_alarm, score
+    from app.taskbench.proofing import false_alarm, score_item
 
     p = m.proofreader
-    proofs = [score(a.item.text, a.item.expect["corrected"], p.judged(a.item.text, a.model, margins).corrected)
+    proofs = [score_item(a.item, p.judged(a.item.text, a.model, margins).corrected)
               for a in m.answers["proofread"]]
     alarms = [false_alarm(a.item.text, p.judged(a.item.text, a.model, margins).corrected) for a in m.clean]
     n = max(len(proofs), 1)

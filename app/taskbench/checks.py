@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from app.taskbench.data import TRANSLATE_LANGUAGES, Item, scaffold_labels, scaffolds
-from app.taskbench.proofing import false_alarm, score
+from app.taskbench.proofing import false_alarm, score_item
 from inference.degenerate import AnswerGuard, units
 from inference.scripts import UNSPACED
 
@@ -162,7 +162,7 @@ def _instruct(item: Item, answer: str, _: str) -> list[str]:
 def _proofread(item: Item, answer: str, _: str) -> list[str]:
     if item.kind == "clean":
         return ["changed an error-free sentence"] if false_alarm(item.text, answer) else []
-    proof = score(item.text, item.expect["corrected"], answer)
+    proof = score_item(item, answer)
     return ([] if proof.fixed else ["error not fixed"]) + [f"dropped {', '.join(proof.dropped)}"] * bool(proof.dropped)
 
 

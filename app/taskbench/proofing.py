@@ -9,6 +9,9 @@ spaces left out (app/textdiff.py's tokens), so a changed comma or capital is nei
   the original with the answer (a word deleted or replaced by another counts; an added word does not).
 An empty answer shows the writer nothing to accept: it counts as the original unchanged (not fixed, nothing lost).
 - *False alarm*: an error-free sentence whose answer changed any of its words.
+- An item may list, beside its intended correction, equally correct ones (`also`): where the intended fix is a
+  contraction whose full form is its only reading ("It's been" can only be "It has been"), the full form. The
+  answer is judged against each and counts by the best.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from app.textdiff import tokenize
 
 if TYPE_CHECKING:
     from app.desk.proofread import Proofread
+    from app.taskbench.data import Item
     from app.proofing import Plan, Scorer
 
 
@@ -59,6 +63,12 @@ def score(original: str, corrected: str, answer: str) -> Proof:
     error = orig[max(0, i1 - 1) : i2 + 1]
     fixed = _contains(out, fix) and not _contains(out, error)
     return Proof(fixed, tuple(orig[k] for k in _lost(orig, out) if not i1 <= k < i2))
+
+
+def score_item(item: "Item", answer: str) -> Proof:
+    """`score` against the item's intended correction, or against an equally correct one (`also`) that it fixes."""
+    proofs = [score(item.text, gold, answer) for gold in [item.expect["corrected"], *item.expect.get("also", ())]]
+    return next((p for p in proofs if p.passed), proofs[0])
 
 
 def false_alarm(original: str, answer: str) -> bool:

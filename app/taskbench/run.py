@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol
 
 from app.taskbench.checks import Verdict, check
 from app.taskbench.data import Item
-from app.taskbench.proofing import Proof, Proofreader, false_alarm, score
+from app.taskbench.proofing import Proof, Proofreader, false_alarm, score_item
 from inference.protocol import ErrorCode, WorkerError
 
 PROOF_METHODS = ("harper", "model", "merge", "combined")
@@ -126,7 +126,7 @@ def _texts(proofreader: Proofreader) -> dict[str, Callable[[Answer], str]]:
 def _proof_scores(answers: list[Answer], proofreader: Proofreader) -> dict[str, list[Proof]]:
     """Harper alone, the model alone, the merge and the combination (what the desk shows), each against the gold."""
     texts = _texts(proofreader)
-    return {method: [score(a.item.text, a.item.expect["corrected"], texts[method](a)) for a in answers] for method in PROOF_METHODS}
+    return {method: [score_item(a.item, texts[method](a)) for a in answers] for method in PROOF_METHODS}
 
 
 def _false_alarms(answers: list[Answer], proofreader: Proofreader) -> dict[str, list[bool]]:
