@@ -1,4 +1,4 @@
-"""Words one typo away from a word Harper does not know, that Harper does know: more spelling candidates for the judge.
+"""Known words one typo away from a word Harper flags: more spelling candidates for the judge.
 
 Harper offers up to three suggestions for a misspelt word, ranked by its own measure, and sometimes not the
 word meant ("untill": only "distill"). Here the common typos are undone — a letter left out, one too many (a
@@ -18,7 +18,8 @@ from app.grammar import Checker, Lint
 NEAR_MESSAGE = "A known word one typo away from the one flagged"
 MAX_LETTERS = 20  # a longer "word" is a URL, a code or a name run together: no typo undone
 _VOWELS = "aeiouy"
-_PARAGRAPH = "\n\n"  # one word a paragraph: linted as one list, Harper skips the spell check of some words
+# One word a paragraph: joined by spaces or single newlines, harper-py 0.2.0 spell-checks almost none of them.
+_PARAGRAPH = "\n\n"
 
 
 def edits(word: str) -> set[str]:
