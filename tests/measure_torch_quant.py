@@ -28,9 +28,9 @@ MAX_SEQ = 1024
 
 ROWS = [  # group, fit (minmax | lsq | wlsq: least squares weighted by the norm gains), Q4_K taken exactly, head
     (128, "minmax", False, "int4"), (128, "minmax", False, "int8"), (128, "lsq", False, "int4"), (128, "lsq", False, "int8"),
-    (128, "wlsq", False, "int8"), (128, "wlsq", True, "int8"), (128, "wlsq", True, "int4"), (128, "wlsq", True, None),
-    (64, "minmax", False, "int8"), (64, "wlsq", False, "int8"), (64, "wlsq", True, "int8"),
-    (32, "minmax", False, "int8"), (32, "wlsq", False, "int8"), (32, "wlsq", True, "int8"),
+    (128, "wlsq", False, "int8"), (128, "lsq", True, "int8"), (128, "wlsq", True, "int8"), (128, "lsq", True, "int4"),
+    (128, "lsq", True, None), (64, "minmax", False, "int8"), (64, "lsq", True, "int8"), (32, "minmax", False, "int8"),
+    (32, "lsq", True, "int8"), (32, "wlsq", True, "int8"),
 ]
 
 

@@ -170,3 +170,19 @@ def test_the_embedded_models_q4_k_tensors_convert_bit_for_bit(embedded_model: Pa
         rows, cols = int(t.shape[1]), int(t.shape[0])
         reference = torch.from_numpy(gguf.quants.dequantize(t.data, t.tensor_type).reshape(rows, cols).copy())
         assert torch.equal(q4_k_int4(t.data, rows, cols).dequantize(), reference), t.name
+
+
+def test_the_backend_says_how_its_int4_weights_were_fitted_and_refuses_an_unknown_head(tmp_path: Path) -> None:
+    from inference.backends.base import LoadOptions
+    from inference.backends.torch_engine import TorchBackend
+    from inference.protocol import BadRequest
+    from tests import tiny_torch_models
+
+    path = tiny_torch_models.build(tmp_path, "llama")
+    backend = TorchBackend()
+    hello = backend.load(path, LoadOptions(n_ctx=64, precision="int4", group_size=32))
+    assert hello["weights"] == "int4 g32 least-squares, GGUF Q4_K kept exact (g32); head int8"
+    assert isinstance(backend.decoder.model.output, Int8Linear) and isinstance(backend.decoder.model.layers[0].attention.wo, Int4Linear)
+    with pytest.raises(BadRequest):
+        backend.load(path, LoadOptions(n_ctx=64, precision="int4", head_precision="int2"))
+    backend.unload()

@@ -152,7 +152,9 @@ class QuantConfig:
     head: str | None = "int8"
     search: bool = True  # int4: the least-squares fit (torch_quant_fit), else plain min/max
     exact: bool = True  # int4: a GGUF's Q4_K tensors taken as they are, as groups of 32 (torch_gguf_int4)
-    weighted: bool = True  # int4 search: each input column's error weighed by the squared gain of the norm feeding it
+    # int4 search: each input column's error weighed by the squared gain of the norm feeding it. Off by default: on the
+    # embedded model (g128, Q4_K exact, int8 head) it gave top-1 0.670 / mean KL 0.238 against 0.671 / 0.214 unweighted.
+    weighted: bool = False
 
     def __post_init__(self) -> None:
         if self.precision not in ("int8", "int4"):
