@@ -26,8 +26,11 @@ MIN_ALPHA = 0.2  # below this acceptance no k pays for a draft that costs a fift
 PATIENCE = 3  # layers added in a row without beating the best set before the search stops
 COST_REPEATS = 5  # timed forwards per cost figure; the median is kept (a burst from another process must not decide)
 # What one agreement step should take: a request arriving mid-search waits for at most one step. Each step
-# forwards a chunk of the sample, sized from the last step's time: measured on the CPU (embedded model, f32, load
-# about 6), a fixed 64-token chunk took a median 2.8 s (its logits cover the 262k-token vocabulary at every position).
+# forwards a chunk of the sample, sized from the last step's time. Measured on the CPU (embedded model, f32, load
+# about 6.5, python -m inference.bench.skip_idle): fixed 64-token chunks took a median 2.8 s a step and a request
+# waited 2.2 s more; sized chunks bottom out at MIN_CHUNK there (each forward reads every weight once): a median
+# 1.1 s a step, 0.53 s more for a request, and the whole search 2.6x longer (1789 s against 699 s). On a GPU a
+# chunk grows to MAX_CHUNK.
 STEP_TARGET_S = 0.25
 MIN_CHUNK, MAX_CHUNK = 8, 256
 

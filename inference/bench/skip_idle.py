@@ -94,7 +94,7 @@ class Bench:
         self.thread.join(timeout=60)
 
 
-def run(model: Path, text: str, probes: int, seed: int, n_ctx: int) -> dict:
+def run(model: Path, text: str, probes: int, seed: int, n_ctx: int, max_s: float) -> dict:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
         bench = Bench(model, Path(tmp), n_ctx)
@@ -109,15 +109,16 @@ def run(model: Path, text: str, probes: int, seed: int, n_ctx: int) -> dict:
             if bench.state() == "searching":
                 search = search or bench.backend.skip_sets.search
                 mid.append(bench.probe())
-        while bench.state() in ("pending", "searching"):
+        while bench.state() in ("pending", "searching") and time.perf_counter() - t_start < max_s:
             time.sleep(0.2)
         wall = time.perf_counter() - t_start
+        finished = bench.state() == "stored"
         idle += [bench.probe() for _ in range(probes - probes // 2)]
         status = bench.backend.cache_stats()["skip_set"]
         bench.close()
     steps = sorted(search.step_seconds) if search is not None else []
     return {
-        "search_wall_s": round(wall, 2), "search_compute_s": round(sum(steps), 2), "steps": len(steps),
+        "search_finished": finished, "search_wall_s": round(wall, 2), "search_compute_s": round(sum(steps), 2), "steps": len(steps),
         "sets_tried": search.evaluated if search is not None else None, "skip_set": status,
         "step_ms": {"median": _ms(statistics.median(steps)), "p90": _ms(steps[int(0.9 * (len(steps) - 1))]),
                     "max": _ms(steps[-1])} if steps else None,
@@ -133,7 +134,8 @@ def _ms(seconds: float) -> float:
 def report(result: dict) -> str:
     step = result["step_ms"] or {}
     lines = [
-        f"skip-set search: {result['search_wall_s']} s wall, {result['search_compute_s']} s in {result['steps']} steps "
+        f"skip-set search{'' if result['search_finished'] else ' (stopped unfinished)'}: {result['search_wall_s']} s wall, "
+        f"{result['search_compute_s']} s in {result['steps']} steps "
         f"({result['sets_tried']} sets tried) -> {result['skip_set']}",
         f"step time: median {step.get('median')} ms, p90 {step.get('p90')} ms, max {step.get('max')} ms",
         f"probe latency (queued -> done): idle worker median {result['idle_median_ms']} ms, "
@@ -151,13 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probes", type=int, default=8, help="probes on an idle worker, and as many mid-search")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-ctx", type=int, default=1024)
+    parser.add_argument("--max-seconds", type=float, default=3600.0, help="stop waiting for the search after this long (its steps so far are reported)")
     args = parser.parse_args(argv)
     from inference.compress.pipeline import read_held_out
     from inference.paths import home_dir
 
     model = args.model or Path(Registry(home_dir(None)).default().path)
     text = read_held_out(args.text_file)[0][:2000]  # about 400 tokens: more than the search's 256-token sample
-    result = run(model, text, args.probes, args.seed, args.n_ctx)
+    result = run(model, text, args.probes, args.seed, args.n_ctx, args.max_seconds)
     print(report(result))
     print(json.dumps(result))
     return 0
