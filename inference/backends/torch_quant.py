@@ -1,4 +1,6 @@
-"""Weight-only int8 (per output channel) and int4 (group-wise, asymmetric) linears, requantized on load.
+"""Weight-only int8 (per output channel) and int4 (group-wise, asymmetric) linears, and how a load quantizes (QuantConfig).
+
+The fits themselves are torch_quant_fit's; torch_weights applies them tensor by tensor as a GGUF is read.
 
 Kernels: on the CPU `aten._weight_int8pack_mm` and `_weight_int4pack_mm_for_cpu`; on CUDA tinygemm's
 `_weight_int4pack_mm` (bf16, sm_80+) and `_weight_int8pack_mm` where this torch has it for CUDA, else a
