@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.proofing.judge import CONTEXT
 from inference.degenerate import ECHO_NOTE, REPETITION_NOTE
 from tests.gui_helpers import gui_home, make_window, wait_phase  # noqa: F401 (fixtures)
 
@@ -9,7 +10,7 @@ TEXT = "Their going to the libary tomorow, weather or not it rains."
 ANSWER = "They're going to the library tomorrow, whether or not it rains. The end is near."
 FIXED = "They're going to the library tomorrow, whether or not it rains."
 # The fake judge: each single fix of TEXT far likelier than TEXT (every other text costs a tenth of a nat a byte).
-SCORES = {TEXT.replace(old, new): -1.0 for old, new in [("Their", "They're"), ("libary", "library"), ("tomorow", "tomorrow"),
+SCORES = {CONTEXT + TEXT.replace(old, new): -1.0 for old, new in [("Their", "They're"), ("libary", "library"), ("tomorow", "tomorrow"),
                                                         ("weather", "whether")]}
 
 
