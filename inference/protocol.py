@@ -39,8 +39,9 @@ Contract (version 1):
   or for ``text_needed`` tokens of prompts, ``text_tokens`` so far), ``searching`` (``steps``,
   ``sets_tried``, ``sample_tokens``), ``stored`` (``skip``: the layers skipped, empty when skipping does
   not pay; ``predicted_speedup``) or ``failed``. A greedy ``generate`` that could draft by skipping
-  carries the same state in its stats as ``skip_set``, and ``skip_search_s`` when it waited for the
-  search (mode ``skip`` forced before a set was stored).
+  carries the same state in its stats as ``skip_set``, ``skip_layers`` (how many the set skips) once one
+  is stored, and ``skip_search_s`` when it waited for the search (mode ``skip`` forced before a set was
+  stored). The desk's status bar says which (app/desk/status.py).
 - The worker never dies on a bad request: it answers ``error`` and reads the next line.
 """
 

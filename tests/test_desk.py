@@ -111,6 +111,11 @@ def test_status_words():
     assert reuse_label(stats) == "reused 7,912 of 8,004 tokens"
     assert generation_summary(stats, 8192) == "42.3 tokens/s · context 8,044 / 8,192 · reused 7,912 of 8,004 tokens"
     assert generation_summary({}, None) == ""
+    assert generation_summary({"tokens_per_s": 9.0, "skip_set": "searching"}, None) == "9.0 tokens/s · layer skipping: searching when idle"
+    assert generation_summary({"skip_set": "stored", "skip_layers": 2, "skip_search_s": 12.34}, None) == (
+        "layer skipping on: 2 layers skipped to draft (this answer waited 12.3 s for the search)")
+    assert generation_summary({"skip_set": "stored", "skip_layers": 0}, None) == "layer skipping off: it does not pay on this device"
+    assert generation_summary({"skip_set": "none"}, None) == ""
     assert device_label({"device": "cpu"}) == "CPU"
     assert device_label({"device": "cuda", "n_gpu_layers": 33}) == "GPU (33 layers)"
     assert cache_summary({"entries": 12, "bytes": 48 * 2**20, "budget": 2048 * 2**20}) == "12 saved session(s), 48.0 MiB of 2,048 MiB"

@@ -280,7 +280,7 @@ def test_auto_decodes_plainly_searches_when_idle_and_keeps_the_prefix_through_th
     status = backend.cache_stats()["skip_set"]
     assert status["state"] == "stored" and load(db, "sha-of-tiny", "cpu:f32", 3)[0].skip == frozenset(status["skip"])
     after, stats = answer("auto")
-    assert after == plain and stats.extra["skip_set"] == "stored"
+    assert after == plain and stats.extra["skip_set"] == "stored" and stats.extra["skip_layers"] == len(status["skip"])
     backend.unload()
 
 

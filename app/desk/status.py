@@ -41,9 +41,27 @@ def device_label(hello: dict) -> str:
     return f"{where} · {reason}" if reason else where
 
 
+# The torch engine's layer-skipping skip set, as its generation stats give it (inference/backends/torch_skip_store.py).
+_SKIP_SET = {
+    "pending": "layer skipping: gathering your text to search when idle",
+    "searching": "layer skipping: searching when idle",
+    "failed": "layer skipping off: its search failed (see the log)",
+}
+
+
+def skip_label(stats: dict) -> str:
+    """Where the torch engine's skip set stands, and how long this answer waited for its search; '' elsewhere."""
+    label = _SKIP_SET.get(str(stats.get("skip_set") or ""), "")
+    if stats.get("skip_set") == "stored":
+        layers = int(stats.get("skip_layers") or 0)
+        label = f"layer skipping on: {layers} layers skipped to draft" if layers else "layer skipping off: it does not pay on this device"
+    waited = stats.get("skip_search_s")
+    return f"{label} (this answer waited {float(waited):,.1f} s for the search)" if label and waited else label
+
+
 def generation_summary(stats: dict, n_ctx: int | None) -> str:
-    """One line for the status bar: speed, context used, cache reuse; parts that are unknown are left out."""
-    parts = [speed_label(stats), context_label(stats, n_ctx), reuse_label(stats)]
+    """One line for the status bar: speed, context used, cache reuse, layer skipping; unknown parts are left out."""
+    parts = [speed_label(stats), context_label(stats, n_ctx), reuse_label(stats), skip_label(stats)]
     return " · ".join(p for p in parts if p)
 
 

@@ -177,6 +177,8 @@ class TorchBackend(SessionTokens, Backend):
         if waited and choice is not None:
             stats.extra["skip_search_s"] = round(time.perf_counter() - t0, 2)  # this answer waited for the search
         stats.extra["skip_set"] = sets.state
+        if choice is not None:
+            stats.extra["skip_layers"] = len(choice.skip)  # 0: the search found that skipping does not pay here
         if choice is None or not choice.skip:
             return None
         if self._skip is None:
