@@ -26,11 +26,10 @@ from tests.make_torch_golden import FIXTURE, TOP_K
 MAX_SEQ = 1024
 
 
-ROWS = [  # group, fit (minmax | lsq | wlsq: least squares weighted by the norm gains), Q4_K taken exactly, head
+ROWS = [  # group, fit (minmax | lsq: least squares), Q4_K taken exactly, head
     (128, "minmax", False, "int4"), (128, "minmax", False, "int8"), (128, "lsq", False, "int4"), (128, "lsq", False, "int8"),
-    (128, "wlsq", False, "int8"), (128, "lsq", True, "int8"), (128, "wlsq", True, "int8"), (128, "lsq", True, "int4"),
-    (128, "lsq", True, None), (64, "minmax", False, "int8"), (64, "lsq", True, "int8"), (32, "minmax", False, "int8"),
-    (32, "lsq", True, "int8"), (32, "wlsq", True, "int8"),
+    (128, "lsq", True, "int8"), (128, "lsq", True, "int4"), (128, "lsq", True, None), (64, "minmax", False, "int8"),
+    (64, "lsq", True, "int8"), (32, "minmax", False, "int8"), (32, "lsq", True, "int8"),
 ]
 
 
@@ -39,7 +38,7 @@ def rows() -> dict[str, QuantConfig]:
     out = {"int8": QuantConfig("int8")}
     for group, fit, exact, head in ROWS:
         name = f"int4-g{group}-{fit}{'-exact' if exact else ''}-head{head or 'float'}"
-        out[name] = QuantConfig("int4", group, head, search=fit != "minmax", exact=exact, weighted=fit == "wlsq")
+        out[name] = QuantConfig("int4", group, head, search=fit != "minmax", exact=exact)
     return out
 
 

@@ -153,10 +153,10 @@ class QuantConfig:
     # 0.609 / 0.299 with an int4 one, for 74 MB more (README, the quantization table); Q4_K_M keeps it at Q8_0 too.
     head: str | None = "int8"
     search: bool = True  # int4: the least-squares fit (torch_quant_fit), else plain min/max
-    exact: bool = True  # int4: a GGUF's Q4_K tensors taken as they are, as groups of 32 (torch_gguf_int4)
-    # int4 search: each input column's error weighed by the squared gain of the norm feeding it. Off by default: on the
-    # embedded model (g128, Q4_K exact, int8 head) it gave top-1 0.670 / mean KL 0.238 against 0.671 / 0.214 unweighted.
-    weighted: bool = False
+    # int4: a GGUF's Q4_K tensors taken as they are, as groups of 32 (torch_gguf_int4). (Weighing each column's error
+    # by the squared gain of the norm feeding it was tried and measured no better: top-1 0.670 / mean KL 0.238 against
+    # 0.671 / 0.214 on the embedded model, g128, Q4_K exact, int8 head; so the fit weighs every column alike.)
+    exact: bool = True
 
     def __post_init__(self) -> None:
         if self.precision not in ("int8", "int4"):
@@ -179,23 +179,19 @@ class QuantConfig:
 
     def describe(self) -> str:
         """One line for hello: what the weights are and how they were fitted."""
-        fit = ("norm-weighted least-squares" if self.weighted else "least-squares") if self.search else "min/max"
+        fit = "least-squares" if self.search else "min/max"
         rest = f"int4 g{self.group} {fit}" if self.precision == "int4" else "int8 rows"
         exact = ", GGUF Q4_K kept exact (g32)" if self.precision == "int4" and self.exact else ""
         return f"{rest}{exact}; head {self.head or 'float'}"
 
 
-def quantize_weight(w: Tensor, precision: str, config: QuantConfig, gain: Tensor | None = None) -> QuantWeight | None:
-    """A float weight [N, K] fitted to `precision`, or None where int4's kernels do not take its shape.
-
-    `gain` [K] is the weight of the norm whose output the linear reads, if one does (int4's weighted search uses it).
-    """
+def quantize_weight(w: Tensor, precision: str, config: QuantConfig) -> QuantWeight | None:
+    """A float weight [N, K] fitted to `precision`, or None where int4's kernels do not take its shape."""
     if precision == "int8":
         return fit_int8(w)
     if not int4_fits(w.shape[1], w.shape[0], config.group, w.device):
         return None
-    importance = gain.float().square() if gain is not None and config.weighted else None
-    return fit_int4(w, config.group, config.search, importance)
+    return fit_int4(w, config.group, config.search)
 
 
 def quantized_linear(w: QuantWeight, bias: Tensor | None, dtype: torch.dtype) -> nn.Module:
@@ -210,10 +206,9 @@ def quantize_model(model: nn.Module, config: QuantConfig, dtype: torch.dtype) ->
     A tied head gets its own quantized copy.
     """
     counts = {"quantized": 0, "kept_float": 0}
-    gains = input_gains(model)
     for parent, name, linear, is_head in list(_linears(model)):
         precision = config.of(is_head)
-        w = None if precision is None else quantize_weight(linear.weight.detach(), precision, config, gains.get(linear))
+        w = None if precision is None else quantize_weight(linear.weight.detach(), precision, config)
         if w is None:
             counts["kept_float"] += 1
             continue
@@ -222,17 +217,6 @@ def quantize_model(model: nn.Module, config: QuantConfig, dtype: torch.dtype) ->
     if counts["kept_float"]:
         log.info("%d linears kept in float (%s)", counts["kept_float"], config.describe())
     return counts
-
-
-def input_gains(model: nn.Module) -> dict[nn.Module, Tensor]:
-    """The gain of the norm that feeds each linear reading a norm's output: QKV, gate/up and the head."""
-    gains = {}
-    for layer in getattr(model, "layers", []):
-        gains[layer.attention.wqkv] = layer.attention_norm.weight.detach()
-        gains[layer.feed_forward.w13] = layer.ffn_norm.weight.detach()
-    if hasattr(model, "norm") and isinstance(getattr(model, "output", None), nn.Linear):
-        gains[model.output] = model.norm.weight.detach()
-    return gains
 
 
 def _linears(model: nn.Module):

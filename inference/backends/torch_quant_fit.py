@@ -93,80 +93,62 @@ def fit_int8(w: Tensor) -> Int8Weight:
     return Int8Weight(codes, scale)
 
 
-def fit_int4(w: Tensor, group: int, search: bool = True, importance: Tensor | None = None) -> Int4Weight:
-    """Asymmetric int4 in groups of `group` input columns: min/max, or the least-squares search when `search`.
-
-    `importance` [K], when given, weighs each input column's squared error in the search (the gain of the norm
-    that feeds the linear, squared: an error in a column whose input is 30× larger costs 900× more).
-    """
+def fit_int4(w: Tensor, group: int, search: bool = True) -> Int4Weight:
+    """Asymmetric int4 in groups of `group` input columns: min/max, or the least-squares search when `search`."""
     n, k = w.shape
     if k % group:
         raise ValueError(f"{k} columns do not split into groups of {group}")
     codes = torch.empty(n, k // group, group, dtype=torch.uint8, device=w.device)
     scale, low = (torch.empty(n, k // group, device=w.device) for _ in range(2))
-    weight = None if importance is None else _column_weights(importance, group).to(w.device)
     rows = max(1, CHUNK_GROUPS * group // k)
-    for i in range(0, n, rows):  # whole rows at a time, so the column weights broadcast over them
+    for i in range(0, n, rows):  # whole rows at a time
         part = slice(i, i + rows)
-        codes[part], scale[part], low[part] = _fit_groups(w[part].float().reshape(-1, k // group, group), search, weight)
+        codes[part], scale[part], low[part] = _fit_groups(w[part].float().reshape(-1, k // group, group), search)
     return Int4Weight(codes.reshape(n, k), scale, low)
 
 
-def _column_weights(importance: Tensor, group: int) -> Tensor:
-    """Weights [K/group, group] with mean 1 and a floor, so no group weighs nothing (a zero gain makes a dead column)."""
-    c = importance.float().clamp(min=0)
-    return (c / c.mean().clamp(min=1e-30) + 1e-3).reshape(-1, group)
-
-
-def _fit_groups(x: Tensor, search: bool, c: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-    """(codes uint8 [..., g], scale [...], low [...]) for groups x [..., g] with weights c broadcasting to x (None: 1)."""
-    c = torch.ones_like(x[..., :1]) if c is None else c
-    sc = c.expand_as(x).sum(-1)
-    # Centred on the weighted mean, the sums a candidate's error is computed from stay small enough for f32.
-    mean = (c * x).sum(-1) / sc
+def _fit_groups(x: Tensor, search: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """(codes uint8 [..., g], scale [...], low [...]) for groups x [..., g]."""
+    g = float(x.shape[-1])
+    # Centred on the mean, the sums a candidate's error is computed from stay small enough for f32.
+    mean = x.sum(-1) / g
     x = x - mean[..., None]
     lo, hi = x.amin(dim=-1), x.amax(dim=-1)
     span = (hi - lo).clamp(min=1e-10)
     scale, low = span / INT4_LEVELS, lo
     if search:
-        cx = c * x
-        sxx = (cx * x).sum(-1)
-        best = _error(cx, c, _codes(x, scale, low), scale, low, sc, sxx)
+        sxx = (x * x).sum(-1)
+        best = _error_from_sums(scale, low, g, *_sums(x, _codes(x, scale, low)), sxx)
         for step in SEARCH_STEPS:
-            scale, low, best = _keep_better(cx, c, _codes(x, span / (INT4_LEVELS + step), lo), scale, low, best, sc, sxx)
+            scale, low, best = _keep_better(x, _codes(x, span / (INT4_LEVELS + step), lo), scale, low, best, g, sxx)
         for _ in range(REFINE_ROUNDS):
-            scale, low, best = _keep_better(cx, c, _codes(x, scale, low), scale, low, best, sc, sxx)
+            scale, low, best = _keep_better(x, _codes(x, scale, low), scale, low, best, g, sxx)
     return _codes(x, scale, low).to(torch.uint8), scale, low + mean
 
 
 def _codes(x: Tensor, scale: Tensor, low: Tensor) -> Tensor:
-    """The nearest of the 16 levels: whatever the weights, the best code for a given scale and low."""
+    """The nearest of the 16 levels: the best code for a given scale and low."""
     return x.sub(low[..., None]).div_(scale[..., None]).round_().clamp_(0, INT4_LEVELS)
 
 
-def _sums(cx: Tensor, c: Tensor, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Σcq, Σcq², Σcqx per group."""
-    cq = c * q
-    return cq.sum(-1), (cq * q).sum(-1), (q * cx).sum(-1)
+def _sums(x: Tensor, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Σq, Σq², Σqx per group."""
+    return q.sum(-1), (q * q).sum(-1), (q * x).sum(-1)
 
 
-def _keep_better(cx: Tensor, c: Tensor, q: Tensor, scale: Tensor, low: Tensor, best: Tensor, sc: Tensor, sxx: Tensor):
-    """The weighted least-squares (scale, low) for codes q where it beats the current fit's error, else the current."""
-    sq, sq2, sqx = _sums(cx, c, q)
-    det = sc * sq2 - sq * sq
-    ok = det > 1e-6 * sc * sq2  # all codes equal: no line through them, keep what there is
+def _keep_better(x: Tensor, q: Tensor, scale: Tensor, low: Tensor, best: Tensor, g: float, sxx: Tensor):
+    """The least-squares (scale, low) for codes q where it beats the current fit's error, else the current."""
+    sq, sq2, sqx = _sums(x, q)
+    det = g * sq2 - sq * sq
+    ok = det > 1e-6 * g * sq2  # all codes equal: no line through them, keep what there is
     det = torch.where(ok, det, torch.ones_like(det))
-    new_scale = sc * sqx / det  # Σcx = 0 once centred
+    new_scale = g * sqx / det  # Σx = 0 once centred
     new_low = -sq * sqx / det
-    err = _error_from_sums(new_scale, new_low, sc, sq, sq2, sqx, sxx)
+    err = _error_from_sums(new_scale, new_low, g, sq, sq2, sqx, sxx)
     better = ok & (new_scale > 0) & (err < best)
     return torch.where(better, new_scale, scale), torch.where(better, new_low, low), torch.where(better, err, best)
 
 
-def _error(cx: Tensor, c: Tensor, q: Tensor, scale: Tensor, low: Tensor, sc: Tensor, sxx: Tensor) -> Tensor:
-    return _error_from_sums(scale, low, sc, *_sums(cx, c, q), sxx)
-
-
-def _error_from_sums(scale: Tensor, low: Tensor, sc: Tensor, sq: Tensor, sq2: Tensor, sqx: Tensor, sxx: Tensor) -> Tensor:
-    """Σ c·(q·scale + low − x)² of centred groups (Σcx = 0) from their sums, so no candidate needs a second pass over x."""
-    return scale * scale * sq2 + 2 * scale * low * sq - 2 * scale * sqx + sc * low * low + sxx
+def _error_from_sums(scale: Tensor, low: Tensor, g: float, sq: Tensor, sq2: Tensor, sqx: Tensor, sxx: Tensor) -> Tensor:
+    """Σ (q·scale + low − x)² of centred groups (Σx = 0) from their sums, so no candidate needs a second pass over x."""
+    return scale * scale * sq2 + 2 * scale * low * sq - 2 * scale * sqx + g * low * low + sxx

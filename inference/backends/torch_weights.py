@@ -99,9 +99,6 @@ def _float(t: "gguf.ReaderTensor") -> Tensor:  # noqa: F821
 # The GGUF tensors that are weights of linears (the tied embedding is also the head's).
 _LINEARS = ("attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight", "ffn_gate.weight", "ffn_up.weight",
             "ffn_down.weight", "output.weight")
-# The norm whose output a linear reads, where one does (torch_quant.input_gains says the same of the torch model).
-_GAIN_OF = {"attn_q.weight": "attn_norm.weight", "attn_k.weight": "attn_norm.weight", "attn_v.weight": "attn_norm.weight",
-            "ffn_gate.weight": "ffn_norm.weight", "ffn_up.weight": "ffn_norm.weight", "output.weight": "output_norm.weight"}
 
 
 class _Reader:
@@ -111,8 +108,6 @@ class _Reader:
         self.reader, self.quant, self.dtype, self.device = reader, quant, dtype, device
         self.types = {t.name: t.tensor_type.name for t in reader.tensors}
         self.tied = "output.weight" not in self.types
-        # the norms first (a few KB each): a linear's fit may weigh its columns by the gain feeding them
-        self.norms = {t.name: _float(t) for t in reader.tensors if t.name.endswith("norm.weight")}
 
     def tensors(self) -> Iterator[tuple[str, Tensor | QuantWeight]]:
         for t in self.reader.tensors:
@@ -129,7 +124,7 @@ class _Reader:
         w = _float(t).to(self.device)
         head = self.quant.of(is_head=True) if self.quant is not None and self.tied else None
         if head is not None:
-            fitted = quantize_weight(w, head, self.quant, self._gain(t.name, "output.weight"))
+            fitted = quantize_weight(w, head, self.quant)
             if fitted is not None:
                 yield "output.weight", fitted
         yield t.name, w.to(self.dtype)
@@ -140,14 +135,8 @@ class _Reader:
         if precision == "int4" and self._exact(t, local):
             return to_device(q4_k_int4(t.data, int(t.shape[1]), int(t.shape[0])), self.device)
         w = _float(t).to(self.device)
-        fitted = None if precision is None else quantize_weight(w, precision, self.quant, self._gain(t.name, local))
+        fitted = None if precision is None else quantize_weight(w, precision, self.quant)
         return w.to(self.dtype) if fitted is None else fitted
-
-    def _gain(self, name: str, local: str) -> Tensor | None:
-        """The gain of the norm feeding the linear of this tensor, if one does."""
-        norm = _GAIN_OF.get(local)
-        prefix = name.removesuffix(local) if name.startswith("blk.") else ""
-        return None if norm is None else self.norms.get(prefix + norm)
 
     def _exact(self, t, local: str) -> bool:
         """Whether a Q4_K tensor can be taken as it is: it and every part fused with it are Q4_K, and g32 suits the kernel."""
